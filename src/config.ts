@@ -94,10 +94,13 @@ const graphSchema = v.pipe(
             v.trim(),
             v.url(`${settingNames.graphBaseUrl} must be an absolute URL`),
             v.check((s) => {
-                const u = new URL(s);
-                return u.protocol === 'https:' || (u.protocol === 'http:' && isLoopback(u.hostname));
+                const u = URL.canParse(s) ? new URL(s) : undefined;
+                return !u || u.protocol === 'https:' || (u.protocol === 'http:' && isLoopback(u.hostname));
             }, `${settingNames.graphBaseUrl} must use https (plain http is allowed only for loopback stand-ins)`),
-            v.check((s) => !new URL(s).search && !new URL(s).hash && !new URL(s).username, `${settingNames.graphBaseUrl} must not carry a query, fragment or credentials`),
+            v.check((s) => {
+                const u = URL.canParse(s) ? new URL(s) : undefined;
+                return !u || (!u.search && !u.hash && !u.username);
+            }, `${settingNames.graphBaseUrl} must not carry a query, fragment or credentials`),
         ),
         [settingNames.graphApiVersion]: v.pipe(
             v.optional(v.string(), 'v1.0'),

@@ -1,0 +1,117 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import type { ServiceBusClient, ServiceBusReceiver } from '@azure/service-bus';
+
+import { ensureError, redact } from '../../errors';
+import type { EntityWriter } from '../../graph/writer';
+import type { Logger } from '../../log';
+import { type BatchSummary, ingestBatch } from '../../pipeline';
+import { receiverSettlement } from './settlement';
+
+export interface WorkerOptions {
+    readonly queueName: string;
+    /** Messages per receive; each batch goes through the pipeline together. */
+    readonly batchSize: number;
+    /** Receive loops in flight at once. */
+    readonly loops: number;
+    /** How long one receive waits for the first message. */
+    readonly receiveWaitMs: number;
+    /** How long one batch may take before unfinished messages are given back (inside the lock). */
+    readonly batchBudgetMs: number;
+    /** Drain mode: stop once no message has arrived for this long. */
+    readonly drainIdleMs?: number;
+}
+
+export interface WorkerDeps {
+    readonly client: ServiceBusClient;
+    readonly writer: EntityWriter;
+    readonly logger: Logger;
+    /** Called after every settled batch with the running totals. */
+    readonly onProgress?: (totals: WorkerTotals) => void;
+}
+
+export interface WorkerTotals {
+    received: number;
+    completed: number;
+    deadLettered: Record<string, number>;
+    retried: number;
+    settlementFailures: number;
+    batches: number;
+    readonly startedAt: number;
+}
+
+export const defaultWorkerOptions = { batchSize: 50, loops: 2, receiveWaitMs: 1_000 } as const;
+
+function addSummary(totals: WorkerTotals, s: BatchSummary): void {
+    totals.received += s.received;
+    totals.completed += s.completed;
+    totals.retried += s.retried;
+    totals.settlementFailures += s.settlementFailures;
+    totals.batches++;
+    for (const [reason, n] of Object.entries(s.deadLettered)) totals.deadLettered[reason] = (totals.deadLettered[reason] ?? 0) + n;
+}
+
+/**
+ * The standalone host: peekLock receive loops feeding the shared pipeline. Stops when `signal` aborts
+ * (after settling what it holds) or, in drain mode, when the queue has been idle long enough.
+ */
+export async function runWorker(options: WorkerOptions, deps: WorkerDeps, signal: AbortSignal): Promise<WorkerTotals> {
+    const totals: WorkerTotals = { received: 0, completed: 0, deadLettered: {}, retried: 0, settlementFailures: 0, batches: 0, startedAt: Date.now() };
+    const origin = { host: hostname(), function: 'worker' };
+    let lastMessageAt = Date.now();
+    const stop = new AbortController();
+    const stopped = () => signal.aborted || stop.signal.aborted;
+
+    const loop = async (id: number) => {
+        let receiver: ServiceBusReceiver | undefined;
+        let failures = 0;
+        try {
+            while (!stopped()) {
+                // The SDK recovers its connection; a receiver it had to close is replaced here.
+                if (!receiver || receiver.isClosed) {
+                    receiver = deps.client.createReceiver(options.queueName, { receiveMode: 'peekLock', skipParsingBodyAsJson: true });
+                }
+                let messages;
+                try {
+                    messages = await receiver.receiveMessages(options.batchSize, { maxWaitTimeInMs: options.receiveWaitMs });
+                    failures = 0;
+                } catch (err) {
+                    failures++;
+                    deps.logger.log('warn', 'worker.receive_failed', { loop: id, attempt: failures, error: redact(ensureError(err).message) });
+                    await sleep(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)));
+                    continue;
+                }
+                if (messages.length === 0) {
+                    if (options.drainIdleMs !== undefined && Date.now() - lastMessageAt >= options.drainIdleMs) stop.abort();
+                    continue;
+                }
+                lastMessageAt = Date.now();
+                const settlement = receiverSettlement(receiver);
+                const summary = await ingestBatch(
+                    messages.map((m) => ({
+                        handle: m,
+                        message: {
+                            body: m.body,
+                            messageId: typeof m.messageId === 'string' ? m.messageId : m.messageId?.toString(),
+                            deliveryCount: m.deliveryCount,
+                            sequenceNumber: m.sequenceNumber ? BigInt(m.sequenceNumber.toString()) : undefined,
+                            enqueuedTimeUtc: m.enqueuedTimeUtc,
+                            contentType: m.contentType,
+                            applicationProperties: m.applicationProperties,
+                        },
+                    })),
+                    { writer: deps.writer, settlement, logger: deps.logger, origin },
+                    { deadlineAt: Date.now() + options.batchBudgetMs },
+                );
+                addSummary(totals, summary);
+                deps.onProgress?.(totals);
+            }
+        } finally {
+            await receiver?.close().catch(() => undefined);
+        }
+    };
+
+    await Promise.all(Array.from({ length: options.loops }, (_, i) => loop(i)));
+    return totals;
+}
