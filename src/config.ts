@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 
 import { ConfigurationError } from './errors';
+import { defaultRetryPolicy, type RetryPolicy } from './recoverability/retry-policy';
 
 /**
  * Every app setting the code reads, in one place. The infra test checks that each name that
@@ -21,6 +22,11 @@ export const settingNames = {
     graphMaxConcurrency: 'GRAPH_MAX_CONCURRENCY',
     graphRetryBudgetMs: 'GRAPH_RETRY_BUDGET_MS',
     batchBudgetMs: 'INGEST_BATCH_BUDGET_MS',
+    retryMaxAttempts: 'RETRY_MAX_ATTEMPTS',
+    retryMaxTotalMinutes: 'RETRY_MAX_TOTAL_MINUTES',
+    retryBaseDelayMs: 'RETRY_BASE_DELAY_MS',
+    retryMaxDelayMs: 'RETRY_MAX_DELAY_MS',
+    circuitCoolDownMs: 'CIRCUIT_COOLDOWN_MS',
 } as const;
 
 /** Settings a deployed Function App must have (the infra emits each of them). */
@@ -61,6 +67,9 @@ export type ServiceBusConfig =
 export interface IngestConfig {
     readonly queueName: string;
     readonly graph: GraphConfig;
+    readonly retry: RetryPolicy;
+    /** How long the Graph circuit stays open before a probe. */
+    readonly circuitCoolDownMs: number;
     /** How long one batch may take before unfinished messages are given back; keep it well inside the lock. */
     readonly batchBudgetMs: number;
 }
@@ -128,6 +137,11 @@ const graphSchema = v.pipe(
             v.regex(/^[A-Za-z0-9][A-Za-z0-9._\-/]{0,259}$/, `${settingNames.queueName} must be a valid Service Bus queue name`),
         ),
         [settingNames.batchBudgetMs]: intSetting(settingNames.batchBudgetMs, 1_000, 600_000, 45_000),
+        [settingNames.retryMaxAttempts]: intSetting(settingNames.retryMaxAttempts, 1, 1_000, defaultRetryPolicy.maxAttempts),
+        [settingNames.retryMaxTotalMinutes]: intSetting(settingNames.retryMaxTotalMinutes, 1, 7 * 24 * 60, defaultRetryPolicy.maxTotalMs / 60_000),
+        [settingNames.retryBaseDelayMs]: intSetting(settingNames.retryBaseDelayMs, 10, 3_600_000, defaultRetryPolicy.baseDelayMs),
+        [settingNames.retryMaxDelayMs]: intSetting(settingNames.retryMaxDelayMs, 10, 24 * 3_600_000, defaultRetryPolicy.maxDelayMs),
+        [settingNames.circuitCoolDownMs]: intSetting(settingNames.circuitCoolDownMs, 10, 3_600_000, 30_000),
     }),
 );
 
@@ -169,6 +183,14 @@ function parseIngest(env: Environment, problems: string[]): IngestConfig | undef
     return {
         queueName: o[settingNames.queueName],
         batchBudgetMs: o[settingNames.batchBudgetMs],
+        retry: {
+            maxAttempts: o[settingNames.retryMaxAttempts],
+            maxTotalMs: o[settingNames.retryMaxTotalMinutes] * 60_000,
+            baseDelayMs: o[settingNames.retryBaseDelayMs],
+            maxDelayMs: Math.max(o[settingNames.retryMaxDelayMs], o[settingNames.retryBaseDelayMs]),
+            jitter: defaultRetryPolicy.jitter,
+        },
+        circuitCoolDownMs: o[settingNames.circuitCoolDownMs],
         graph: {
             baseUrl,
             apiVersion: o[settingNames.graphApiVersion],

@@ -6,6 +6,7 @@ import type { EntityWriter } from './graph/writer';
 import type { Logger } from './log';
 import type { InboundMessage } from './message';
 import type { DeadLetterOutcome, Outcome } from './outcome';
+import { decideRetry, defaultRetryPolicy, type RetryPolicy } from './recoverability/retry-policy';
 import type { Settlement } from './settlement';
 
 /** One received message and the host's handle for settling it. */
@@ -99,6 +100,7 @@ export interface IngestDeps<M> {
     /** Fields stamped on every outcome log line and dead-letter (e.g. host and function name). */
     readonly origin?: Readonly<Record<string, string>>;
     readonly now?: () => number;
+    readonly retryPolicy?: RetryPolicy;
 }
 
 export interface BatchSummary {
@@ -111,9 +113,11 @@ export interface BatchSummary {
 
 function deadLetterProperties(item: InboundMessage, outcome: DeadLetterOutcome, origin: Readonly<Record<string, string>>, at: string) {
     return {
-        ...outcome.properties,
-        errorCode: outcome.properties.errorCode ?? outcome.reason,
+        errorCode: outcome.reason,
         attempt: (item.deliveryCount ?? 0) + 1,
+        firstFailureAt: at,
+        lastFailureAt: at,
+        ...outcome.properties,
         deadLetteredAt: at,
         ...origin,
     };
@@ -133,9 +137,25 @@ export async function ingestBatch<M>(items: readonly BatchItem<M>[], deps: Inges
 
     await Promise.all(
         items.map(async (item, index) => {
-            const outcome = outcomes[index]!;
+            let outcome = outcomes[index]!;
             const m = item.message;
             try {
+                if (outcome.kind === 'retry') {
+                    const decision = decideRetry(m, outcome, deps.retryPolicy ?? defaultRetryPolicy, now());
+                    if (decision.kind === 'reschedule') {
+                        await deps.settlement.retry(item.handle, { outcome, decision, message: m });
+                        summary.retried++;
+                    } else {
+                        const entityId = outcome.entityId;
+                        outcome = {
+                            kind: 'deadLetter',
+                            reason: 'RetriesExhausted',
+                            description: decision.description,
+                            properties: decision.properties,
+                            ...(entityId ? { entityId } : {}),
+                        };
+                    }
+                }
                 if (outcome.kind === 'complete') {
                     await deps.settlement.complete(item.handle);
                     summary.completed++;
@@ -143,9 +163,6 @@ export async function ingestBatch<M>(items: readonly BatchItem<M>[], deps: Inges
                     const properties = deadLetterProperties(m, outcome, origin, new Date(now()).toISOString());
                     await deps.settlement.deadLetter(item.handle, outcome.reason, outcome.description, properties);
                     summary.deadLettered[outcome.reason] = (summary.deadLettered[outcome.reason] ?? 0) + 1;
-                } else {
-                    await deps.settlement.retry(item.handle, outcome);
-                    summary.retried++;
                 }
             } catch (err) {
                 // The lock lapses and the broker redelivers: nothing is lost, so log and carry on.

@@ -4,6 +4,7 @@ import { createWriter } from '../compose';
 import { createStatusReporter } from '../hosts/worker/status';
 import { defaultWorkerOptions, runWorker, type WorkerTotals } from '../hosts/worker/worker';
 import type { Logger } from '../log';
+import { CircuitBreaker, defaultCircuitOptions } from '../recoverability/circuit-breaker';
 import { createServiceBusClient } from '../servicebus';
 
 export interface WorkerCommandOptions {
@@ -24,6 +25,8 @@ export async function runWorkerCommand(
     const config = loadWorkerConfig(env);
     const client = createServiceBusClient(config.serviceBus);
     const status = createStatusReporter(process.stderr, logger);
+    const circuit = new CircuitBreaker(logger, { ...defaultCircuitOptions, coolDownMs: config.circuitCoolDownMs });
+    const sender = client.createSender(config.queueName);
     try {
         const totals = await runWorker(
             {
@@ -36,8 +39,11 @@ export async function runWorkerCommand(
             },
             {
                 client,
-                writer: createWriter(config.graph, logger),
+                writer: circuit.wrap(createWriter(config.graph, logger)),
                 logger,
+                rescheduler: sender,
+                retryPolicy: config.retry,
+                circuit,
                 onProgress: (t) => {
                     status.update(t);
                     onProgress?.(t);
@@ -48,6 +54,7 @@ export async function runWorkerCommand(
         status.done(totals);
         return totals;
     } finally {
+        await sender.close();
         await client.close();
     }
 }

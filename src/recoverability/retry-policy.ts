@@ -105,6 +105,9 @@ export function decideRetry(
             properties: {
                 ...bookkeeping,
                 errorCode: outcome.errorCode,
+                attempt,
+                firstFailureAt: bookkeeping[retryProperty.firstFailureAt],
+                lastFailureAt: bookkeeping[retryProperty.lastFailureAt],
                 ...(outcome.graphStatus ? { graphStatus: outcome.graphStatus } : {}),
                 ...(outcome.graphRequestId ? { graphRequestId: outcome.graphRequestId } : {}),
             },

@@ -79,7 +79,7 @@ describe('decideRetry', () => {
         expect(d.kind).toBe('exhausted');
         if (d.kind !== 'exhausted') return;
         expect(d.description).toMatch(/^Retries exhausted after 4 attempts\. Last error GraphThrottled: 429 from Graph\. History: 1@x:A;2@y:B;3@z:C;4@/);
-        expect(d.properties).toMatchObject({ errorCode: 'GraphThrottled', graphStatus: 429, graphRequestId: 'req-9', [retryProperty.attempt]: 4 });
+        expect(d.properties).toMatchObject({ errorCode: 'GraphThrottled', graphStatus: 429, graphRequestId: 'req-9', attempt: 4, [retryProperty.attempt]: 4 });
     });
 
     it('is exhausted once the time since the first failure is spent', () => {

@@ -1,10 +1,10 @@
 import type { ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
 
 import { SettlementError } from '../../errors';
-import type { Settlement } from '../../settlement';
+import type { BrokerSettlement } from '../../recoverability/delayed-retry';
 
-/** The settlement port over a GA `@azure/service-bus` peekLock receiver. */
-export function receiverSettlement(receiver: ServiceBusReceiver): Settlement<ServiceBusReceivedMessage> {
+/** Settlement mechanics over a GA `@azure/service-bus` peekLock receiver. */
+export function receiverSettlement(receiver: ServiceBusReceiver): BrokerSettlement<ServiceBusReceivedMessage> {
     const guard = async (action: string, op: () => Promise<void>) => {
         try {
             await op();
@@ -18,6 +18,6 @@ export function receiverSettlement(receiver: ServiceBusReceiver): Settlement<Ser
             guard('deadLetter', () =>
                 receiver.deadLetterMessage(m, { ...properties, deadLetterReason: reason, deadLetterErrorDescription: description }),
             ),
-        retry: (m, outcome) => guard('abandon', () => receiver.abandonMessage(m, { lastErrorCode: outcome.errorCode })),
+        abandon: (m, properties) => guard('abandon', () => receiver.abandonMessage(m, properties)),
     };
 }

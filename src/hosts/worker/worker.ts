@@ -7,6 +7,9 @@ import { ensureError, redact } from '../../errors';
 import type { EntityWriter } from '../../graph/writer';
 import type { Logger } from '../../log';
 import { type BatchSummary, ingestBatch } from '../../pipeline';
+import type { CircuitBreaker } from '../../recoverability/circuit-breaker';
+import { type Rescheduler, withDelayedRetries } from '../../recoverability/delayed-retry';
+import type { RetryPolicy } from '../../recoverability/retry-policy';
 import { receiverSettlement } from './settlement';
 
 export interface WorkerOptions {
@@ -27,6 +30,11 @@ export interface WorkerDeps {
     readonly client: ServiceBusClient;
     readonly writer: EntityWriter;
     readonly logger: Logger;
+    /** Where delayed-retry copies go; without one, retries fall back to abandon. */
+    readonly rescheduler?: Rescheduler;
+    readonly retryPolicy?: RetryPolicy;
+    /** While it is open the worker stops receiving, so messages stay in the queue instead of cycling. */
+    readonly circuit?: CircuitBreaker;
     /** Called after every settled batch with the running totals. */
     readonly onProgress?: (totals: WorkerTotals) => void;
 }
@@ -69,6 +77,11 @@ export async function runWorker(options: WorkerOptions, deps: WorkerDeps, signal
         try {
             while (!stopped()) {
                 // The SDK recovers its connection; a receiver it had to close is replaced here.
+                const pausedFor = (deps.circuit?.reopensAt ?? 0) - Date.now();
+                if (pausedFor > 0) {
+                    await sleep(Math.min(pausedFor, 1_000));
+                    continue;
+                }
                 if (!receiver || receiver.isClosed) {
                     receiver = deps.client.createReceiver(options.queueName, { receiveMode: 'peekLock', skipParsingBodyAsJson: true });
                 }
@@ -87,7 +100,7 @@ export async function runWorker(options: WorkerOptions, deps: WorkerDeps, signal
                     continue;
                 }
                 lastMessageAt = Date.now();
-                const settlement = receiverSettlement(receiver);
+                const settlement = withDelayedRetries(receiverSettlement(receiver), deps.rescheduler, deps.logger);
                 const summary = await ingestBatch(
                     messages.map((m) => ({
                         handle: m,
@@ -101,7 +114,7 @@ export async function runWorker(options: WorkerOptions, deps: WorkerDeps, signal
                             applicationProperties: m.applicationProperties,
                         },
                     })),
-                    { writer: deps.writer, settlement, logger: deps.logger, origin },
+                    { writer: deps.writer, settlement, logger: deps.logger, origin, ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}) },
                     { deadlineAt: Date.now() + options.batchBudgetMs },
                 );
                 addSummary(totals, summary);
