@@ -1,5 +1,5 @@
 import type { AggregatedPolicyCompliance } from '../entity';
-import type { EntityWriter, WriteOutcome } from '../graph/writer';
+import { type EntityWriter, systemicRemediation, type WriteOutcome } from '../graph/writer';
 import type { Logger } from '../log';
 import type { RetryOutcome } from '../outcome';
 
@@ -17,19 +17,8 @@ export interface CircuitOptions {
 
 export const defaultCircuitOptions: CircuitOptions = { coolDownMs: 30_000, maxCoolDownMs: 5 * 60_000, transientThreshold: 20 };
 
-/** What to do about each systemic cause, logged once when the circuit opens for it. */
-const remediation: Record<string, string> = {
-    GraphUnauthorized: 'the token was refused: check GRAPH_SCOPE and GRAPH_BASE_URL (the audience must match the Graph origin)',
-    GraphForbidden:
-        'the identity lacks the Graph app role, or the service does not allow app-only writes to this resource (the public Graph documents only delegated GET); grant the role or point GRAPH_BASE_URL at a service that accepts the create',
-    GraphCollectionNotFound: 'the collection URL does not exist: check GRAPH_BASE_URL and GRAPH_API_VERSION',
-    GraphMethodNotAllowed: 'the endpoint does not accept a create for aggregatedPolicyCompliances: point GRAPH_BASE_URL at a service that does',
-    GraphNotImplemented: 'the endpoint does not implement this operation: point GRAPH_BASE_URL at a service that does',
-    TokenUnavailable: 'no token from the managed identity: check the identity assignment (IDENTITY_ENDPOINT) and AZURE_CLIENT_ID',
-};
-
 export function remediationFor(errorCode: string): string {
-    return remediation[errorCode] ?? 'Graph keeps failing; see the last error and Graph service health';
+    return systemicRemediation[errorCode] ?? 'Graph keeps failing: see the last error and the service health of the Graph endpoint';
 }
 
 const isTransientFailure = (o: WriteOutcome) => o.kind === 'retry' && !o.systemic && o.errorCode !== 'GraphThrottled' && o.errorCode !== 'DeadlineExceeded';
@@ -72,7 +61,11 @@ export class CircuitBreaker {
         return { write: (entities, options) => this.write(inner, entities, options) };
     }
 
-    private async write(inner: EntityWriter, entities: readonly AggregatedPolicyCompliance[], options: Parameters<EntityWriter['write']>[1]) {
+    private async write(
+        inner: EntityWriter,
+        entities: readonly AggregatedPolicyCompliance[],
+        options: Parameters<EntityWriter['write']>[1],
+    ): Promise<Map<string, WriteOutcome>> {
         if (this.state === 'open' && this.now() >= this.openUntil) this.transition('halfOpen');
         if (this.state === 'open' || (this.state === 'halfOpen' && this.probing)) return this.shortCircuit(entities);
         if (this.state === 'halfOpen') {
@@ -87,11 +80,12 @@ export class CircuitBreaker {
                 this.probing = false;
             }
             this.observe(outcome ? [outcome] : []);
-            const result = new Map(this.state === 'closed' && rest.length ? await this.write(inner, rest, options) : this.shortCircuit(rest));
+            const closedNow = (this.state as CircuitState) === 'closed';
+            const result: Map<string, WriteOutcome> = closedNow && rest.length ? await this.write(inner, rest, options) : this.shortCircuit(rest);
             if (outcome) result.set(probe.id, outcome);
             return result;
         }
-        const outcomes = await inner.write(entities, options);
+        const outcomes = new Map(await inner.write(entities, options));
         this.observe([...outcomes.values()]);
         return outcomes;
     }

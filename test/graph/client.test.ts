@@ -34,7 +34,11 @@ describe('Graph client requests', () => {
         expect(first).toMatchObject({ status: 201, body: { id: 'x' }, requestId: 'graph-req-1' });
         const [post, get] = server.requests;
         expect(post).toMatchObject({ method: 'POST', path: '/prefix/beta/things', body: { a: 1 } });
-        expect(post!.headers).toMatchObject({ authorization: 'Bearer test-token', accept: 'application/json', 'content-type': 'application/json' });
+        expect(post!.headers).toMatchObject({
+            authorization: 'Bearer test-token',
+            accept: 'application/json',
+            'content-type': 'application/json',
+        });
         expect(get!.headers['content-type']).toBeUndefined();
         for (const [i, r] of server.requests.entries()) {
             expect(r.headers['client-request-id']).toMatch(GUID);
@@ -42,7 +46,10 @@ describe('Graph client requests', () => {
         }
         expect(first.clientRequestId).not.toBe(second.clientRequestId);
         const debug = logger.records.filter((r) => r.event === 'graph.request');
-        expect(debug[0]).toMatchObject({ level: 'debug', fields: { graphRequestId: 'graph-req-1', clientRequestId: first.clientRequestId } });
+        expect(debug[0]).toMatchObject({
+            level: 'debug',
+            fields: { graphRequestId: 'graph-req-1', clientRequestId: first.clientRequestId },
+        });
         expect(JSON.stringify(logger.records)).not.toContain('test-token');
     });
 
@@ -64,20 +71,23 @@ describe('Graph client requests', () => {
         const lower = await client.request({ method: 'GET', path: '/lower' });
         const html = await client.request({ method: 'GET', path: '/html' });
 
-        expect(camel.error).toEqual({ code: 'Request_BadRequest', message: 'Invalid property', innerError: { date: '2025-02-13T10:17:06', 'request-id': 'inner-id' } });
+        expect(camel.error).toEqual({
+            code: 'Request_BadRequest',
+            message: 'Invalid property',
+            innerError: { date: '2025-02-13T10:17:06', 'request-id': 'inner-id' },
+        });
         expect(lower).toMatchObject({ status: 403, requestId: 'from-body', error: { code: 'accessDenied', message: 'no' } });
         expect(html).toMatchObject({ status: 502, body: undefined });
         expect(html.error).toBeUndefined();
     });
 
     it('refuses a plain-http base URL unless insecureLoopback is set', () => {
-        const config = { baseUrl: 'http://127.0.0.1:1', apiVersion: 'v1.0', timeoutMs: 1_000, insecureLoopback: false };
-        expect(() => createGraphClient({ config, tokens, logger: memoryLogger() })).toThrow(ConfigurationError);
-        expect(() => createGraphClient({ config: { ...config, baseUrl: 'ftp://127.0.0.1', insecureLoopback: true }, tokens, logger: memoryLogger() })).toThrow(
-            ConfigurationError,
-        );
-        expect(() => createGraphClient({ config: { ...config, insecureLoopback: true }, tokens, logger: memoryLogger() })).not.toThrow();
-        expect(() => createGraphClient({ config: { ...config, baseUrl: 'https://graph.microsoft.com' }, tokens, logger: memoryLogger() })).not.toThrow();
+        const http = { baseUrl: 'http://127.0.0.1:1', apiVersion: 'v1.0', timeoutMs: 1_000, insecureLoopback: false };
+        const make = (config: typeof http) => () => createGraphClient({ config, tokens, logger: memoryLogger() });
+        expect(make(http)).toThrow(ConfigurationError);
+        expect(make({ ...http, baseUrl: 'ftp://127.0.0.1', insecureLoopback: true })).toThrow(ConfigurationError);
+        expect(make({ ...http, insecureLoopback: true })).not.toThrow();
+        expect(make({ ...http, baseUrl: 'https://graph.microsoft.com' })).not.toThrow();
     });
 });
 
@@ -126,7 +136,12 @@ describe('Graph client $batch', () => {
         server = await startScriptedServer((_req, res) =>
             reply(res, 200, {
                 responses: [
-                    { id: 'B', status: 429, headers: { 'Retry-After': '7' }, body: { error: { code: 'TooManyRequests', message: 'slow down' } } },
+                    {
+                        id: 'B',
+                        status: 429,
+                        headers: { 'Retry-After': '7' },
+                        body: { error: { code: 'TooManyRequests', message: 'slow down' } },
+                    },
                     { id: 'a', status: 201, headers: {}, body: { id: 'e1' } },
                 ],
             }),

@@ -16,7 +16,16 @@ import { entity } from './entity-fixture';
 import { reply, type ScriptedServer, startScriptedServer } from './scripted-server';
 
 const IDENTITY_HEADER = randomUUID();
-const identityEnv = ['IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'IDENTITY_SERVER_THUMBPRINT', 'MSI_ENDPOINT', 'MSI_SECRET', 'IMDS_ENDPOINT', 'AZURE_FEDERATED_TOKEN_FILE'];
+// Every variable that could steer MSAL to another identity source.
+const identityEnv = [
+    'IDENTITY_ENDPOINT',
+    'IDENTITY_HEADER',
+    'IDENTITY_SERVER_THUMBPRINT',
+    'MSI_ENDPOINT',
+    'MSI_SECRET',
+    'IMDS_ENDPOINT',
+    'AZURE_FEDERATED_TOKEN_FILE',
+];
 const savedEnv = Object.fromEntries(identityEnv.map((k) => [k, process.env[k]]));
 let identity: ScriptedServer;
 let graph: ScriptedServer;

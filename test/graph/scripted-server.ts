@@ -72,7 +72,8 @@ export async function startScriptedServer(script: Script): Promise<ScriptedServe
 
 /** Answer with JSON and a Graph-style `request-id` header. */
 export function reply(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
-    res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req-${status}-${Math.random().toString(16).slice(2, 10)}`, ...headers });
+    const requestId = `req-${status}-${Math.random().toString(16).slice(2, 10)}`;
+    res.writeHead(status, { 'content-type': 'application/json', 'request-id': requestId, ...headers });
     res.end(body === undefined ? undefined : JSON.stringify(body));
 }
 

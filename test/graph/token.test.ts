@@ -33,7 +33,8 @@ function scriptedCredential() {
 describe('createGraphCredential', () => {
     it('uses ManagedIdentityCredential for managedidentity and DefaultAzureCredential only for default', () => {
         expect(createGraphCredential(base)).toBeInstanceOf(ManagedIdentityCredential);
-        expect(createGraphCredential({ ...base, clientId: '00000000-0000-0000-0000-000000000001' })).toBeInstanceOf(ManagedIdentityCredential);
+        const userAssigned = { ...base, clientId: '00000000-0000-0000-0000-000000000001' };
+        expect(createGraphCredential(userAssigned)).toBeInstanceOf(ManagedIdentityCredential);
         expect(createGraphCredential({ ...base, credential: 'default' })).toBeInstanceOf(DefaultAzureCredential);
     });
 });

@@ -2,10 +2,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import type { AggregatedPolicyCompliance } from '../../src/entity';
 import { formatLogLine, memoryLogger } from '../../src/log';
 import { createGraphClient, type GraphClient } from '../../src/graph/client';
 import { TokenUnavailableError, type BearerTokenSource } from '../../src/graph/token';
-import { createEntityWriter } from '../../src/graph/writer';
+import { createEntityWriter, type EntityWriter, type WriteOutcome } from '../../src/graph/writer';
 import { COLLECTION, entity } from './entity-fixture';
 import { GUID, reply, replyError, type Script, type ScriptedServer, startScriptedServer } from './scripted-server';
 
@@ -47,6 +48,11 @@ async function setup(script: Script, options: Setup = {}) {
 
 const inTenSeconds = () => ({ deadlineAt: Date.now() + 10_000 });
 
+/** The outcome of writing one entity on its own. */
+async function writeOne(writer: EntityWriter, e: AggregatedPolicyCompliance): Promise<WriteOutcome | undefined> {
+    return (await writer.write([e], inTenSeconds())).get(e.id);
+}
+
 describe('entity writer: create and idempotent update', () => {
     it('completes a 201 as created, with the request-id from the response', async () => {
         const e = entity();
@@ -59,7 +65,10 @@ describe('entity writer: create and idempotent update', () => {
         expect(graph.requests[0]).toMatchObject({ method: 'POST', path: COLLECTION, body: e });
         expect(graph.requests[0]!.headers).toMatchObject({ authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' });
         expect(logger.records).toContainEqual(
-            expect.objectContaining({ level: 'debug', fields: expect.objectContaining({ graphRequestId: 'created-1', clientRequestId: expect.stringMatching(GUID) }) }),
+            expect.objectContaining({
+                level: 'debug',
+                fields: expect.objectContaining({ graphRequestId: 'created-1', clientRequestId: expect.stringMatching(GUID) }),
+            }),
         );
     });
 
@@ -75,8 +84,13 @@ describe('entity writer: create and idempotent update', () => {
         const outcomes = await writer.write([e], inTenSeconds());
 
         expect(outcomes.get(e.id)).toMatchObject({ kind: 'complete', write: 'unchanged', entityId: e.id });
-        expect(graph.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`POST ${COLLECTION}`, `GET ${COLLECTION}/${encodeURIComponent(e.id)}`]);
-        expect(logger.records).toContainEqual(expect.objectContaining({ event: 'graph.entity.unchanged', fields: expect.objectContaining({ reason }) }));
+        expect(graph.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+            `POST ${COLLECTION}`,
+            `GET ${COLLECTION}/${encodeURIComponent(e.id)}`,
+        ]);
+        expect(logger.records).toContainEqual(
+            expect.objectContaining({ event: 'graph.entity.unchanged', fields: expect.objectContaining({ reason }) }),
+        );
     });
 
     it('PATCHes an older stored copy (without the key) and completes as updated', async () => {
@@ -117,13 +131,10 @@ describe('entity writer: create and idempotent update', () => {
 describe('entity writer: rejections', () => {
     it('dead-letters a 400 as GraphRejected with code, message and request-id', async () => {
         const e = entity();
-        const { writer } = await setup((_req, res) =>
-            replyError(res, 400, 'Request_BadRequest', "Invalid value for 'numberOfErrorDevices' Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sig", {
-                'request-id': 'bad-1',
-            }),
-        );
+        const message = "Invalid value for 'numberOfErrorDevices' Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sig";
+        const { writer } = await setup((_req, res) => replyError(res, 400, 'Request_BadRequest', message, { 'request-id': 'bad-1' }));
 
-        const outcome = (await writer.write([e], inTenSeconds())).get(e.id);
+        const outcome = await writeOne(writer, e);
 
         expect(outcome).toMatchObject({
             kind: 'deadLetter',
@@ -146,7 +157,7 @@ describe('entity writer: rejections', () => {
             else if (req.method === 'GET') reply(res, 200, { ...e, lastRefreshedDateTime: '2020-01-01T00:00:00Z' });
             else replyError(res, 422, 'UnprocessableEntity', 'no');
         });
-        expect((await writer.write([e], inTenSeconds())).get(e.id)).toMatchObject({ kind: 'deadLetter', properties: { graphStatus: 422 } });
+        expect(await writeOne(writer, e)).toMatchObject({ kind: 'deadLetter', properties: { graphStatus: 422 } });
     });
 
     it.each([
@@ -159,7 +170,7 @@ describe('entity writer: rejections', () => {
             else if (req.method === 'GET') reply(res, 200, { ...e, lastRefreshedDateTime: '2020-01-01T00:00:00Z' });
             else replyError(res, status, 'x', 'y');
         });
-        expect((await writer.write([e], inTenSeconds())).get(e.id)).toMatchObject({ kind: 'retry', errorCode, systemic: false, graphStatus: status });
+        expect(await writeOne(writer, e)).toMatchObject({ kind: 'retry', errorCode, systemic: false, graphStatus: status });
         expect(graph.requests.filter((r) => r.method === 'PATCH')).toHaveLength(1);
     });
 });
@@ -172,9 +183,10 @@ describe('entity writer: systemic failures', () => {
         [405, 'GraphMethodNotAllowed', 'does not implement'],
         [501, 'GraphNotImplemented', 'does not implement'],
     ])('%i stops the batch after one request, marks every entity systemic %s and logs once per window', async (status, errorCode, hint) => {
-        const { graph, writer, logger } = await setup((_req, res) => replyError(res, status, 'code', 'message', { 'request-id': `sys-${status}` }), {
-            maxConcurrency: 1,
-        });
+        const { graph, writer, logger } = await setup(
+            (_req, res) => replyError(res, status, 'code', 'message', { 'request-id': `sys-${status}` }),
+            { maxConcurrency: 1 },
+        );
         const first = Array.from({ length: 10 }, (_, i) => entity(i));
         const second = Array.from({ length: 5 }, (_, i) => entity(100 + i));
 
@@ -183,7 +195,14 @@ describe('entity writer: systemic failures', () => {
 
         expect(graph.requests).toHaveLength(2);
         for (const e of first) {
-            expect(outcomes.get(e.id)).toMatchObject({ kind: 'retry', systemic: true, errorCode, graphStatus: status, graphRequestId: `sys-${status}`, entityId: e.id });
+            expect(outcomes.get(e.id)).toMatchObject({
+                kind: 'retry',
+                systemic: true,
+                errorCode,
+                graphStatus: status,
+                graphRequestId: `sys-${status}`,
+                entityId: e.id,
+            });
         }
         const alarms = logger.records.filter((r) => r.event === 'graph.systemicFailure');
         expect(alarms).toHaveLength(1);
@@ -192,7 +211,10 @@ describe('entity writer: systemic failures', () => {
     });
 
     it('stops sending once concurrent requests hit the same systemic failure', async () => {
-        const { graph, writer } = await setup((_req, res) => replyError(res, 403, 'Authorization_RequestDenied', 'Insufficient privileges'), { maxConcurrency: 4 });
+        const { graph, writer } = await setup(
+            (_req, res) => replyError(res, 403, 'Authorization_RequestDenied', 'Insufficient privileges'),
+            { maxConcurrency: 4 },
+        );
         const entities = Array.from({ length: 40 }, (_, i) => entity(i));
 
         const outcomes = await writer.write(entities, inTenSeconds());
@@ -203,14 +225,17 @@ describe('entity writer: systemic failures', () => {
     });
 
     it('maps a token failure to systemic TokenUnavailable without calling Graph', async () => {
-        const tokens: BearerTokenSource = { getToken: () => Promise.reject(new TokenUnavailableError('https://graph.microsoft.com/.default', 'Network unreachable')) };
+        const unavailable = new TokenUnavailableError('https://graph.microsoft.com/.default', 'Network unreachable');
+        const tokens: BearerTokenSource = { getToken: () => Promise.reject(unavailable) };
         const { graph, writer, logger } = await setup(() => undefined, { tokens });
         const entities = Array.from({ length: 6 }, (_, i) => entity(i));
 
         const outcomes = await writer.write(entities, inTenSeconds());
 
         expect(graph.requests).toHaveLength(0);
-        for (const e of entities) expect(outcomes.get(e.id)).toMatchObject({ kind: 'retry', systemic: true, errorCode: 'TokenUnavailable' });
+        for (const e of entities) {
+            expect(outcomes.get(e.id)).toMatchObject({ kind: 'retry', systemic: true, errorCode: 'TokenUnavailable' });
+        }
         const alarms = logger.records.filter((r) => r.event === 'graph.systemicFailure');
         expect(alarms).toHaveLength(1);
         expect(String(alarms[0]!.fields.remediation)).toContain('IDENTITY_ENDPOINT');
@@ -226,7 +251,10 @@ describe('entity writer: transient failures', () => {
         };
         const e = entity();
         const { graph, writer } = await setup(
-            (req, res) => (req.seq === 1 ? replyError(res, 429, 'TooManyRequests', 'slow down', { 'Retry-After': '0.05' }) : reply(res, 201, e)),
+            (req, res) => {
+                if (req.seq === 1) replyError(res, 429, 'TooManyRequests', 'slow down', { 'Retry-After': '0.05' });
+                else reply(res, 201, e);
+            },
             { sleep },
         );
 
@@ -239,13 +267,19 @@ describe('entity writer: transient failures', () => {
 
     it('gives back a 429 whose Retry-After exceeds the budget, carrying retryAfterMs', async () => {
         const e = entity();
-        const { graph, writer } = await setup((_req, res) => replyError(res, 429, 'TooManyRequests', 'later', { 'Retry-After': '30', 'request-id': 'thr-1' }), {
-            retryBudgetMs: 1_000,
+        const { graph, writer } = await setup(
+            (_req, res) => replyError(res, 429, 'TooManyRequests', 'later', { 'Retry-After': '30', 'request-id': 'thr-1' }),
+            { retryBudgetMs: 1_000 },
+        );
+
+        expect(await writeOne(writer, e)).toMatchObject({
+            kind: 'retry',
+            errorCode: 'GraphThrottled',
+            systemic: false,
+            retryAfterMs: 30_000,
+            graphStatus: 429,
+            graphRequestId: 'thr-1',
         });
-
-        const outcome = (await writer.write([e], inTenSeconds())).get(e.id);
-
-        expect(outcome).toMatchObject({ kind: 'retry', errorCode: 'GraphThrottled', systemic: false, retryAfterMs: 30_000, graphStatus: 429, graphRequestId: 'thr-1' });
         expect(graph.requests).toHaveLength(1);
     });
 
@@ -256,9 +290,15 @@ describe('entity writer: transient failures', () => {
             return delay(ms, undefined, { signal });
         };
         const e = entity();
-        const { writer } = await setup((req, res) => (req.seq === 1 ? replyError(res, 503, 'serviceNotAvailable', 'busy') : reply(res, 201, e)), { sleep });
+        const { writer } = await setup(
+            (req, res) => {
+                if (req.seq === 1) replyError(res, 503, 'serviceNotAvailable', 'busy');
+                else reply(res, 201, e);
+            },
+            { sleep },
+        );
 
-        expect((await writer.write([e], inTenSeconds())).get(e.id)).toMatchObject({ kind: 'complete', write: 'created' });
+        expect(await writeOne(writer, e)).toMatchObject({ kind: 'complete', write: 'created' });
         expect(waits).toHaveLength(1);
         expect(waits[0]).toBeGreaterThanOrEqual(50);
         expect(waits[0]).toBeLessThanOrEqual(100);
@@ -267,14 +307,15 @@ describe('entity writer: transient failures', () => {
     it('gives back 5xx as GraphUnavailable once the budget is spent', async () => {
         const e = entity();
         const { graph, writer } = await setup((_req, res) => replyError(res, 502, 'badGateway', 'down'), { retryBudgetMs: 0 });
-        expect((await writer.write([e], inTenSeconds())).get(e.id)).toMatchObject({ kind: 'retry', errorCode: 'GraphUnavailable', systemic: false, graphStatus: 502 });
+        const outcome = await writeOne(writer, e);
+        expect(outcome).toMatchObject({ kind: 'retry', errorCode: 'GraphUnavailable', systemic: false, graphStatus: 502 });
         expect(graph.requests).toHaveLength(1);
     });
 
     it('reports a server that never answers as GraphTimeout', async () => {
         const e = entity();
         const { writer } = await setup(() => undefined, { timeoutMs: 150, retryBudgetMs: 0 });
-        const outcome = (await writer.write([e], inTenSeconds())).get(e.id);
+        const outcome = await writeOne(writer, e);
         expect(outcome).toMatchObject({ kind: 'retry', errorCode: 'GraphTimeout', systemic: false });
         expect(outcome).not.toHaveProperty('graphStatus');
     });
@@ -285,7 +326,7 @@ describe('entity writer: transient failures', () => {
             if (req.seq === 1) raw.socket.destroy();
             else reply(res, 201, e);
         });
-        expect((await flaky.writer.write([e], inTenSeconds())).get(e.id)).toMatchObject({ kind: 'complete', write: 'created' });
+        expect(await writeOne(flaky.writer, e)).toMatchObject({ kind: 'complete', write: 'created' });
         expect(flaky.graph.requests).toHaveLength(2);
         await flaky.graph.close();
 
@@ -295,7 +336,7 @@ describe('entity writer: transient failures', () => {
             },
             { retryBudgetMs: 0 },
         );
-        expect((await dead.writer.write([e], inTenSeconds())).get(e.id)).toMatchObject({ kind: 'retry', errorCode: 'GraphNetworkError', systemic: false });
+        expect(await writeOne(dead.writer, e)).toMatchObject({ kind: 'retry', errorCode: 'GraphNetworkError', systemic: false });
     });
 });
 
@@ -306,7 +347,9 @@ describe('entity writer: deadline, cancellation and concurrency', () => {
 
         const outcomes = await writer.write(entities, { deadlineAt: Date.now() + 150 });
 
-        for (const e of entities) expect(outcomes.get(e.id)).toMatchObject({ kind: 'retry', errorCode: 'DeadlineExceeded', systemic: false, entityId: e.id });
+        for (const e of entities) {
+            expect(outcomes.get(e.id)).toMatchObject({ kind: 'retry', errorCode: 'DeadlineExceeded', systemic: false, entityId: e.id });
+        }
     });
 
     it('does not call Graph when the deadline has already passed', async () => {
@@ -351,7 +394,9 @@ describe('entity writer: deadline, cancellation and concurrency', () => {
 
         const outcomes = await writer.write(entities, inTenSeconds());
 
-        for (const e of entities) expect(outcomes.get(e.id)).toMatchObject({ kind: 'retry', errorCode: 'GraphWriterError', systemic: false });
+        for (const e of entities) {
+            expect(outcomes.get(e.id)).toMatchObject({ kind: 'retry', errorCode: 'GraphWriterError', systemic: false });
+        }
         expect(logger.records.map((r) => formatLogLine(r.level, r.event, r.fields)).join('\n')).not.toContain(TOKEN);
         expect(JSON.stringify([...outcomes.values()])).not.toContain(TOKEN);
     });
@@ -365,7 +410,7 @@ describe('entity writer: conflict edge cases', () => {
             else if (req.method === 'GET') reply(res, 200, { ...e, lastRefreshedDateTime: 'yesterday' });
             else reply(res, 200, {});
         });
-        expect((await writer.write([e], inTenSeconds())).get(e.id)).toMatchObject({ kind: 'complete', write: 'updated' });
+        expect(await writeOne(writer, e)).toMatchObject({ kind: 'complete', write: 'updated' });
         expect(graph.requests.map((r) => r.method)).toEqual(['POST', 'GET', 'PATCH']);
     });
 
@@ -374,7 +419,7 @@ describe('entity writer: conflict edge cases', () => {
         const { graph, writer } = await setup((req, res) =>
             req.method === 'POST' ? replyError(res, 409, 'Conflict', 'exists') : replyError(res, 404, 'itemNotFound', 'gone'),
         );
-        expect((await writer.write([e], inTenSeconds())).get(e.id)).toMatchObject({ kind: 'retry', errorCode: 'GraphConflictUnresolved', systemic: false });
+        expect(await writeOne(writer, e)).toMatchObject({ kind: 'retry', errorCode: 'GraphConflictUnresolved', systemic: false });
         expect(graph.requests.map((r) => r.method)).toEqual(['POST', 'GET', 'POST', 'GET']);
     });
 });
