@@ -1,7 +1,20 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+
+const env = vi.hoisted(() => {
+    // Valid settings must be in place before the registration module loads them.
+    const settings = {
+        GRAPH_BASE_URL: 'http://127.0.0.1:1',
+        COMPLIANCE_QUEUE_NAME: 'compliance-aggregates',
+        INGEST_BATCH_BUDGET_MS: '12345',
+    };
+    Object.assign(process.env, settings);
+    return settings;
+});
+
+import '../../../functions/ingest';
 
 import { loadIngestConfig } from '../../../src/config';
 import type { AggregatedPolicyCompliance } from '../../../src/entity';
@@ -14,11 +27,11 @@ import {
     invokeAsHost,
     pointExtensionAt,
     type SentMessage,
+    type SettlementCall,
     type SettlementServer,
     startSettlementServer,
 } from './host-double';
 
-const env = { GRAPH_BASE_URL: 'http://127.0.0.1:1', COMPLIANCE_QUEUE_NAME: 'compliance-aggregates', INGEST_BATCH_BUDGET_MS: '12345' };
 const NOW = Date.parse('2026-12-01T08:00:00Z');
 
 const sampleLines = readFileSync(path.join(__dirname, '../../../samples/aggregates.ndjson'), 'utf8').trim().split('\n');
@@ -45,8 +58,21 @@ const seedPlaceholderBody = JSON.stringify({
 });
 
 const lock = (n: number) => `6c3b9a40-0d1e-4f7a-9c55-${n.toString(16).padStart(12, '0')}`;
-const sent = (n: number, body: string, contentType = 'application/json'): SentMessage => ({ lockToken: lock(n), messageId: `msg-${n}`, body, contentType });
-const facts = (deliveryCount: number, n = 1): DeliveryFacts => ({ deliveryCount, sequenceNumber: 100 + n, enqueuedTimeUtc: '2026-12-01T07:59:00Z' });
+const sent = (n: number, body: string, contentType = 'application/json'): SentMessage => ({
+    lockToken: lock(n),
+    messageId: `msg-${n}`,
+    body,
+    contentType,
+});
+const facts = (deliveryCount: number, n = 1): DeliveryFacts => ({
+    deliveryCount,
+    sequenceNumber: 100 + n,
+    enqueuedTimeUtc: '2026-12-01T07:59:00Z',
+});
+const retryWith =
+    (errorCode: string): Script =>
+    (e) => ({ kind: 'retry', errorCode, description: errorCode, systemic: false, entityId: e.id });
+const retryCodeOrReason = (c: SettlementCall) => c.deadletterReason ?? c.properties?.['ci-last-error-code'];
 
 type Script = (entity: AggregatedPolicyCompliance) => WriteOutcome;
 const created: Script = (e) => ({ kind: 'complete', write: 'created', entityId: e.id, graphRequestId: 'req-1' });
@@ -68,8 +94,6 @@ let restoreArgv: () => void;
 let registration: (typeof registrations)[number];
 
 beforeAll(async () => {
-    Object.assign(process.env, env);
-    await import('../../../functions/ingest');
     registration = registrations.find((r) => r.metadata.name === 'ingest')!;
     server = await startSettlementServer();
     restoreArgv = pointExtensionAt(server.port);
@@ -87,8 +111,16 @@ beforeEach(() => {
 async function run(messages: SentMessage[], deliveryCounts: number[], script?: Script) {
     const { writer, calls } = fakeWriter(script);
     const handler = createIngestHandler({ config: loadIngestConfig(env), writer, now: () => NOW, hostname: 'test-host' });
-    const result = await invokeAsHost(registration, handler, { messages, facts: deliveryCounts.map((d, i) => facts(d, i)), invocationId: 'inv-42' });
-    const records = result.logs.map((l: HostLogLine) => ({ level: l.level, ...(JSON.parse(l.message) as Record<string, unknown>) }));
+    const result = await invokeAsHost(registration, handler, {
+        messages,
+        facts: deliveryCounts.map((d, i) => facts(d, i)),
+        invocationId: 'inv-42',
+    });
+    // `hostLevel` is the level the host saw; `level` is ours, inside the JSON line.
+    const records = result.logs.map((l: HostLogLine): Record<string, unknown> => ({
+        hostLevel: l.level,
+        ...(JSON.parse(l.message) as object),
+    }));
     return { ...result, records, writes: calls };
 }
 
@@ -121,14 +153,19 @@ describe('the Functions ingest handler, invoked as the host does', () => {
     it('dead-letters a body that is not JSON as MalformedBody', async () => {
         await run([sent(3, 'tenantId=1f59f5c5;count=4', 'text/plain')], [1]);
         expect(server.calls).toEqual([
-            expect.objectContaining({ method: 'deadletter', locktoken: lock(3), deadletterReason: 'MalformedBody', properties: expect.objectContaining({ attempt: 1 }) }),
+            expect.objectContaining({
+                method: 'deadletter',
+                locktoken: lock(3),
+                deadletterReason: 'MalformedBody',
+                properties: expect.objectContaining({ attempt: 1 }),
+            }),
         ]);
         expect(server.calls[0]!.deadletterErrorDescription).toMatch(/not valid JSON/);
     });
 
     it('abandons when the writer asks for a retry', async () => {
-        await run([sent(4, aggregate(4))], [3], (e) => ({ kind: 'retry', errorCode: 'GraphThrottled', description: '429', systemic: false, entityId: e.id }));
-        expect(server.calls).toEqual([{ method: 'abandon', locktoken: lock(4), properties: { lastErrorCode: 'GraphThrottled' } }]);
+        await run([sent(4, aggregate(4))], [3], retryWith('GraphThrottled'));
+        expect(server.calls).toEqual([{ method: 'abandon', locktoken: lock(4), properties: { 'ci-last-error-code': 'GraphThrottled' } }]);
     });
 
     it('dead-letters with GraphRejected when Graph rejects the entity', async () => {
@@ -145,20 +182,29 @@ describe('the Functions ingest handler, invoked as the host does', () => {
                 locktoken: lock(5),
                 deadletterReason: 'GraphRejected',
                 deadletterErrorDescription: 'Graph answered 400 BadRequest: numberOfErrorDevices out of range',
-                properties: expect.objectContaining({ errorCode: 'GraphBadRequest', graphStatus: 400, graphRequestId: 'req-5', attempt: 1 }),
+                properties: expect.objectContaining({
+                    errorCode: 'GraphBadRequest',
+                    graphStatus: 400,
+                    graphRequestId: 'req-5',
+                    attempt: 1,
+                }),
             },
         ]);
     });
 
     it('settles a mixed batch of five message by message, logging one line per outcome', async () => {
-        const batch = [sent(10, aggregate(10)), sent(11, seedPlaceholderBody), sent(12, '{"oops"'), sent(13, aggregate(13)), sent(14, aggregate(14))];
-        const { records, error } = await run(batch, [1, 1, 2, 1, 4], (e) =>
-            e.compliancePolicyId.endsWith('d')
-                ? { kind: 'retry', errorCode: 'GraphUnavailable', description: '503', systemic: false, entityId: e.id }
-                : created(e),
-        );
+        const batch = [
+            sent(10, aggregate(10)),
+            sent(11, seedPlaceholderBody),
+            sent(12, '{"oops"'),
+            sent(13, aggregate(13)),
+            sent(14, aggregate(14)),
+        ];
+        // Policy ids end in the message number in hex: 13 is the one Graph cannot take right now.
+        const script: Script = (e) => (e.compliancePolicyId.endsWith('d') ? retryWith('GraphUnavailable')(e) : created(e));
+        const { records, error } = await run(batch, [1, 1, 2, 1, 4], script);
         expect(error).toBeUndefined();
-        const byLock = Object.fromEntries(server.calls.map((c) => [c.locktoken, [c.method, c.deadletterReason ?? c.properties?.lastErrorCode]]));
+        const byLock = Object.fromEntries(server.calls.map((c) => [c.locktoken, [c.method, retryCodeOrReason(c)]]));
         expect(server.calls).toHaveLength(5);
         expect(byLock).toEqual({
             [lock(10)]: ['complete', undefined],
@@ -169,11 +215,18 @@ describe('the Functions ingest handler, invoked as the host does', () => {
         });
         const settled = records.filter((r) => r.event === 'message.settled');
         expect(settled).toHaveLength(5);
-        for (const r of settled) expect(r).toMatchObject({ invocationId: 'inv-42', functionName: 'ingest', host: 'test-host', function: 'ingest' });
-        expect(settled.find((r) => r.messageId === 'msg-10')).toMatchObject({ level: 'information', outcome: 'complete', deliveryCount: 0 });
-        expect(settled.find((r) => r.messageId === 'msg-14')).toMatchObject({ outcome: 'complete', deliveryCount: 3 });
-        expect(settled.find((r) => r.messageId === 'msg-13')).toMatchObject({ level: 'warning', outcome: 'retry', reason: 'GraphUnavailable' });
-        expect(records.find((r) => r.event === 'batch.settled')).toMatchObject({ received: 5, completed: 2, retried: 1, deadLettered: { SchemaViolation: 1, MalformedBody: 1 } });
+        const correlation = { invocationId: 'inv-42', functionName: 'ingest', host: 'test-host', function: 'ingest' };
+        for (const r of settled) expect(r).toMatchObject(correlation);
+        const line = (messageId: string) => settled.find((r) => r.messageId === messageId);
+        expect(line('msg-10')).toMatchObject({ hostLevel: 'information', level: 'info', outcome: 'complete', deliveryCount: 0 });
+        expect(line('msg-14')).toMatchObject({ outcome: 'complete', deliveryCount: 3 });
+        expect(line('msg-13')).toMatchObject({ hostLevel: 'warning', outcome: 'retry', reason: 'GraphUnavailable' });
+        expect(records.find((r) => r.event === 'batch.settled')).toMatchObject({
+            received: 5,
+            completed: 2,
+            retried: 1,
+            deadLettered: { SchemaViolation: 1, MalformedBody: 1 },
+        });
     });
 
     it("routes the writer's own log lines into the invocation", async () => {
@@ -189,8 +242,9 @@ describe('the Functions ingest handler, invoked as the host does', () => {
             ['complete', lock(20)],
             ['complete', lock(21)],
         ]);
-        expect(records.find((r) => r.event === 'settlement.failed')).toMatchObject({ level: 'error', messageId: 'msg-21', outcome: 'complete' });
-        expect(records.find((r) => r.event === 'batch.settled')).toMatchObject({ level: 'warning', completed: 1, settlementFailures: 1 });
+        const event = (name: string) => records.find((r) => r.event === name);
+        expect(event('settlement.failed')).toMatchObject({ hostLevel: 'error', messageId: 'msg-21', outcome: 'complete' });
+        expect(event('batch.settled')).toMatchObject({ hostLevel: 'warning', completed: 1, settlementFailures: 1 });
     });
 
     it('gives the writer a deadline of now + INGEST_BATCH_BUDGET_MS', async () => {
@@ -201,9 +255,12 @@ describe('the Functions ingest handler, invoked as the host does', () => {
     it('hands the whole batch back and fails the invocation when the pipeline itself breaks', async () => {
         const broken: EntityWriter = { write: () => Promise.reject(new Error('writer defect')) };
         const handler = createIngestHandler({ config: loadIngestConfig(env), writer: broken, now: () => NOW });
-        const { error, logs } = await invokeAsHost(registration, handler, { messages: [sent(40, aggregate(40)), sent(41, aggregate(41))], facts: [facts(1), facts(1)] });
+        const { error, logs } = await invokeAsHost(registration, handler, {
+            messages: [sent(40, aggregate(40)), sent(41, aggregate(41))],
+            facts: [facts(1), facts(1)],
+        });
         expect(error).toBeInstanceOf(Error);
-        expect(server.calls.map((c) => [c.method, c.locktoken, c.properties?.lastErrorCode]).sort()).toEqual([
+        expect(server.calls.map((c) => [c.method, c.locktoken, c.properties?.['ci-last-error-code']]).sort()).toEqual([
             ['abandon', lock(40), 'BatchFailed'],
             ['abandon', lock(41), 'BatchFailed'],
         ]);

@@ -9,7 +9,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as rhea from 'rhea';
 
-const protoPath = path.join(path.dirname(require.resolve('@azure/functions-extensions-servicebus/package.json')), 'dist/proto/settlement.proto');
+const extensionRoot = path.dirname(require.resolve('@azure/functions-extensions-servicebus/package.json'));
+const protoPath = path.join(extensionRoot, 'dist/proto/settlement.proto');
 
 export type SettlementMethod = 'complete' | 'abandon' | 'deadletter' | 'defer' | 'renewMessageLock';
 
@@ -151,7 +152,7 @@ interface Registration {
 
 interface InvocationModelLike {
     getArguments(): Promise<{ context: unknown; inputs: unknown[] }>;
-    invokeFunction(context: unknown, inputs: unknown[], handler: (...args: any[]) => unknown): Promise<unknown>;
+    invokeFunction(context: unknown, inputs: unknown[], handler: (...args: never[]) => unknown): Promise<unknown>;
 }
 
 /**
@@ -160,11 +161,11 @@ interface InvocationModelLike {
  */
 export async function invokeAsHost(
     registration: Registration,
-    handler: (...args: any[]) => unknown,
+    handler: (...args: never[]) => unknown,
     batch: { messages: readonly SentMessage[]; facts: readonly DeliveryFacts[]; invocationId?: string },
 ): Promise<{ logs: HostLogLine[]; error?: unknown }> {
-    const model = (globalThis as unknown as { __functionsCore: { programmingModel: { getInvocationModel(c: unknown): InvocationModelLike } } })
-        .__functionsCore.programmingModel;
+    type Core = { __functionsCore: { programmingModel: { getInvocationModel(c: unknown): InvocationModelLike } } };
+    const model = (globalThis as unknown as Core).__functionsCore.programmingModel;
     const trigger = Object.entries(registration.metadata.bindings).find(([, b]) => b.type === 'serviceBusTrigger');
     if (!trigger) throw new Error('no serviceBusTrigger binding registered');
     const logs: HostLogLine[] = [];
@@ -172,7 +173,9 @@ export async function invokeAsHost(
         invocationId: batch.invocationId ?? 'inv-1',
         metadata: registration.metadata,
         request: {
-            inputData: [{ name: trigger[0], data: { collectionModelBindingData: { modelBindingData: batch.messages.map(modelBindingData) } } }],
+            inputData: [
+                { name: trigger[0], data: { collectionModelBindingData: { modelBindingData: batch.messages.map(modelBindingData) } } },
+            ],
             triggerMetadata: batchTriggerMetadata(batch.messages, batch.facts),
         },
         log: (level: string, _category: string, message: string) => logs.push({ level, message }),

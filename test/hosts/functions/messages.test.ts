@@ -24,7 +24,7 @@ describe('toBatchItems', () => {
     it('takes delivery facts from the batch trigger metadata and the rest from the message', () => {
         const [a, b] = [received(1), received(2, { body: 'plain text', contentType: undefined })];
         const items = toBatchItems(
-            { messages: [a!, b!], actions },
+            { messages: [a, b], actions },
             {
                 deliveryCountArray: [1, 4],
                 sequenceNumberArray: [17, 18],
@@ -59,8 +59,8 @@ describe('toBatchItems', () => {
     it('pairs messages with metadata by lock token when the host sends lock tokens', () => {
         const [a, b] = [received(1), received(2)];
         const items = toBatchItems(
-            { messages: [a!, b!], actions },
-            { lockTokenArray: [b!.lockToken!.toUpperCase(), a!.lockToken], deliveryCountArray: [5, 1], sequenceNumberArray: [2, 1] },
+            { messages: [a, b], actions },
+            { lockTokenArray: [b.lockToken!.toUpperCase(), a.lockToken], deliveryCountArray: [5, 1], sequenceNumberArray: [2, 1] },
         );
         expect(items.map((i) => [i.message.deliveryCount, i.message.sequenceNumber])).toEqual([
             [0, 1],
@@ -69,7 +69,8 @@ describe('toBatchItems', () => {
     });
 
     it('accepts a single message with single-valued metadata (cardinality one)', () => {
-        const items = toBatchItems({ messages: received(1), actions }, { deliveryCount: 2, sequenceNumber: '9007199254740993', enqueuedTimeUtc: 'x' });
+        const single = { deliveryCount: 2, sequenceNumber: '9007199254740993', enqueuedTimeUtc: 'x' };
+        const items = toBatchItems({ messages: received(1), actions }, single);
         expect(items).toHaveLength(1);
         expect(items[0]!.message).toMatchObject({ deliveryCount: 1, sequenceNumber: 9007199254740993n, enqueuedTimeUtc: undefined });
     });

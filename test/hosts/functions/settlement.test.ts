@@ -6,15 +6,22 @@ import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { SettlementError } from '../../../src/errors';
-import type { RetryOutcome } from '../../../src/outcome';
-import type { Settlement } from '../../../src/settlement';
-import { encodeAmqpMap, functionsSettlement } from '../../../src/hosts/functions/settlement';
+import type { BrokerSettlement } from '../../../src/recoverability/delayed-retry';
+import { functionsBroker } from '../../../src/hosts/functions/settlement';
 import { registrations } from '../../setup/functions-core-stub';
-import { type DeliveryFacts, invokeAsHost, pointExtensionAt, type SentMessage, type SettlementServer, startSettlementServer } from './host-double';
+import {
+    type DeliveryFacts,
+    invokeAsHost,
+    pointExtensionAt,
+    type SentMessage,
+    type SettlementServer,
+    startSettlementServer,
+} from './host-double';
 
-const retry: RetryOutcome = { kind: 'retry', errorCode: 'GraphThrottled', description: '429', systemic: false };
 const facts: DeliveryFacts = { deliveryCount: 1, sequenceNumber: 1, enqueuedTimeUtc: '2026-01-01T00:00:00Z' };
 const message = (n: number): SentMessage => ({ lockToken: `00000000-0000-4000-8000-00000000000${n}`, messageId: `m${n}`, body: '{}' });
+
+type Actions = ServiceBusMessageContext['actions'];
 
 let server: SettlementServer;
 let restoreArgv: () => void;
@@ -32,14 +39,14 @@ const probe = registrations.find((r) => r.metadata.name === 'settlementProbe')!;
 /** Run `settle` inside a host-shaped invocation, with the extension's real `actions`. */
 async function withSettlement(
     sent: SentMessage[],
-    settle: (s: Settlement<ServiceBusReceivedMessage>, m: ServiceBusReceivedMessage[], actions: ServiceBusMessageContext['actions']) => Promise<void>,
+    settle: (s: BrokerSettlement<ServiceBusReceivedMessage>, m: ServiceBusReceivedMessage[], actions: Actions) => Promise<void>,
 ) {
     const result = await invokeAsHost(
         probe,
-        (sb: ServiceBusMessageContext) => settle(functionsSettlement(sb.actions), sb.messages as ServiceBusReceivedMessage[], sb.actions),
+        (sb: ServiceBusMessageContext) => settle(functionsBroker(sb.actions), sb.messages as ServiceBusReceivedMessage[], sb.actions),
         { messages: sent, facts: sent.map(() => facts) },
     );
-    if (result.error) throw result.error;
+    expect(result.error).toBeUndefined();
 }
 
 beforeAll(async () => {
@@ -56,14 +63,15 @@ beforeEach(() => {
     server.calls.length = 0;
 });
 
-describe('functionsSettlement over the host Settlement service', () => {
+describe('functionsBroker over the host Settlement service', () => {
     it('completes by lock token', async () => {
         await withSettlement([message(1)], (s, [m]) => s.complete(m!));
         expect(server.calls).toEqual([{ method: 'complete', locktoken: message(1).lockToken }]);
     });
 
     it('dead-letters with the reason and description as StringValues and the properties as an AMQP map', async () => {
-        await withSettlement([message(2)], (s, [m]) => s.deadLetter(m!, 'SchemaViolation', 'tenantId: expected a GUID', { errorCode: 'SchemaViolation', attempt: 2, final: true }));
+        const properties = { errorCode: 'SchemaViolation', attempt: 2, final: true };
+        await withSettlement([message(2)], (s, [m]) => s.deadLetter(m!, 'SchemaViolation', 'tenantId: expected a GUID', properties));
         expect(server.calls).toEqual([
             {
                 method: 'deadletter',
@@ -75,9 +83,15 @@ describe('functionsSettlement over the host Settlement service', () => {
         ]);
     });
 
-    it('retries by abandoning, stamping the last error code', async () => {
-        await withSettlement([message(3)], (s, [m]) => s.retry(m!, retry));
-        expect(server.calls).toEqual([{ method: 'abandon', locktoken: message(3).lockToken, properties: { lastErrorCode: 'GraphThrottled' } }]);
+    it('abandons, with or without properties to stamp', async () => {
+        await withSettlement([message(3), message(8)], async (s, [a, b]) => {
+            await s.abandon(a!, { 'ci-last-error-code': 'GraphThrottled' });
+            await s.abandon(b!);
+        });
+        expect(server.calls).toEqual([
+            { method: 'abandon', locktoken: message(3).lockToken, properties: { 'ci-last-error-code': 'GraphThrottled' } },
+            { method: 'abandon', locktoken: message(8).lockToken },
+        ]);
     });
 
     it('wraps a failed call in SettlementError, for every action', async () => {
@@ -85,7 +99,7 @@ describe('functionsSettlement over the host Settlement service', () => {
         await withSettlement([message(4)], async (s, [m]) => {
             await expect(s.complete(m!)).rejects.toBeInstanceOf(SettlementError);
             await expect(s.deadLetter(m!, 'MalformedBody', 'x', {})).rejects.toThrow(/Settlement 'deadLetter' failed: .*MessageLockLost/);
-            await expect(s.retry(m!, retry)).rejects.toThrow(/Settlement 'abandon' failed/);
+            await expect(s.abandon(m!)).rejects.toThrow(/Settlement 'abandon' failed/);
         });
         expect(server.calls.map((c) => c.method)).toEqual(['complete', 'deadletter', 'abandon']);
     });
@@ -106,8 +120,8 @@ describe('functionsSettlement over the host Settlement service', () => {
     });
 
     it('fails loudly when the private client it relies on is gone', async () => {
-        const actions = { complete: () => Promise.resolve(), abandon: () => Promise.resolve() } as unknown as ServiceBusMessageContext['actions'];
+        const actions = { complete: () => Promise.resolve(), abandon: () => Promise.resolve() } as unknown as Actions;
         const m = { lockToken: message(6).lockToken } as ServiceBusReceivedMessage;
-        await expect(functionsSettlement(actions).deadLetter(m, 'MalformedBody', 'x', {})).rejects.toThrow(/private Settlement client/);
+        await expect(functionsBroker(actions).deadLetter(m, 'MalformedBody', 'x', {})).rejects.toThrow(/private Settlement client/);
     });
 });
