@@ -1,0 +1,2 @@
+export { startIdentityStandIn, managedIdentityApiVersion } from './standin';
+export type { IdentityFault, IdentityRequestRecord, IdentityStandIn, IdentityStandInOptions } from './standin';
