@@ -21,6 +21,7 @@ export const settingNames = {
     graphTimeoutMs: 'GRAPH_TIMEOUT_MS',
     graphMaxConcurrency: 'GRAPH_MAX_CONCURRENCY',
     graphRetryBudgetMs: 'GRAPH_RETRY_BUDGET_MS',
+    graphBatching: 'GRAPH_BATCHING',
     batchBudgetMs: 'INGEST_BATCH_BUDGET_MS',
     retryMaxAttempts: 'RETRY_MAX_ATTEMPTS',
     retryMaxTotalMinutes: 'RETRY_MAX_TOTAL_MINUTES',
@@ -56,6 +57,8 @@ export interface GraphConfig {
     readonly maxConcurrency: number;
     /** How long one write may sleep in-process on Retry-After before giving the message back. */
     readonly retryBudgetMs: number;
+    /** Send writes as JSON `$batch` requests of up to 20 (GRAPH_BATCHING=on) or one request each; absent means on. */
+    readonly batching?: boolean;
     /** True when the base URL is plain http on a loopback host (local stand-ins only). */
     readonly insecureLoopback: boolean;
 }
@@ -131,6 +134,12 @@ const graphSchema = v.pipe(
         [settingNames.graphTimeoutMs]: intSetting(settingNames.graphTimeoutMs, 100, 120_000, 10_000),
         [settingNames.graphMaxConcurrency]: intSetting(settingNames.graphMaxConcurrency, 1, 256, 16),
         [settingNames.graphRetryBudgetMs]: intSetting(settingNames.graphRetryBudgetMs, 0, 60_000, 5_000),
+        [settingNames.graphBatching]: v.pipe(
+            v.optional(v.string(), 'on'),
+            v.trim(),
+            v.toLowerCase(),
+            v.picklist(['on', 'off'], `${settingNames.graphBatching} must be 'on' or 'off'`),
+        ),
         [settingNames.queueName]: v.pipe(
             v.optional(v.string(), 'compliance-aggregates'),
             v.trim(),
@@ -180,6 +189,12 @@ function parseIngest(env: Environment, problems: string[]): IngestConfig | undef
     const base = new URL(o[settingNames.graphBaseUrl]);
     const baseUrl = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
     const graphClientId = o[settingNames.graphClientId];
+    const scope = o[settingNames.graphScope] ?? `${base.origin}/.default`;
+    // A token must only ever travel to the origin it was issued for; loopback stand-ins imitate Graph's audience.
+    if (new URL(scope).origin !== base.origin && base.protocol !== 'http:') {
+        problems.push(`${settingNames.graphScope} must be for the ${settingNames.graphBaseUrl} origin (${base.origin}), so tokens never travel elsewhere`);
+        return undefined;
+    }
     return {
         queueName: o[settingNames.queueName],
         batchBudgetMs: o[settingNames.batchBudgetMs],
@@ -194,13 +209,13 @@ function parseIngest(env: Environment, problems: string[]): IngestConfig | undef
         graph: {
             baseUrl,
             apiVersion: o[settingNames.graphApiVersion],
-            // Tokens are only ever requested for the configured Graph origin.
-            scope: o[settingNames.graphScope] ?? `${base.origin}/.default`,
+            scope,
             credential: o[settingNames.graphCredential] as GraphCredentialKind,
             ...(graphClientId ? { clientId: graphClientId.toLowerCase() } : {}),
             timeoutMs: o[settingNames.graphTimeoutMs],
             maxConcurrency: o[settingNames.graphMaxConcurrency],
             retryBudgetMs: o[settingNames.graphRetryBudgetMs],
+            batching: o[settingNames.graphBatching] === 'on',
             insecureLoopback: base.protocol === 'http:',
         },
     };

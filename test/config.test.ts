@@ -38,7 +38,7 @@ describe('loadIngestConfig', () => {
     });
 
     it('takes an explicit scope and a lower-cased client id', () => {
-        const c = loadIngestConfig({ GRAPH_SCOPE: 'https://example.org/.default', AZURE_CLIENT_ID: 'AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE' });
+        const c = loadIngestConfig({ GRAPH_BASE_URL: 'https://example.org', GRAPH_SCOPE: 'https://example.org/.default', AZURE_CLIENT_ID: 'AAAAAAAA-BBBB-4CCC-8DDD-EEEEEEEEEEEE' });
         expect(c.graph.scope).toBe('https://example.org/.default');
         expect(c.graph.clientId).toBe('aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee');
     });
@@ -125,5 +125,18 @@ describe('settings', () => {
     it('lists the deployed settings by their real names', () => {
         expect(requiredDeployedSettings).toContain(settingNames.serviceBusNamespace);
         expect(new Set(requiredDeployedSettings).size).toBe(requiredDeployedSettings.length);
+    });
+});
+
+describe('token scope', () => {
+    it('refuses a scope for another origin than the Graph base URL', () => {
+        expect(problemsOf(() => loadIngestConfig({ GRAPH_BASE_URL: 'https://graph.example.org', GRAPH_SCOPE: 'https://graph.microsoft.com/.default' }))).toEqual([
+            expect.stringContaining('must be for the GRAPH_BASE_URL origin'),
+        ]);
+    });
+
+    it("lets loopback stand-ins ask for Graph's own audience", () => {
+        const c = loadIngestConfig({ GRAPH_BASE_URL: 'http://127.0.0.1:5680', GRAPH_SCOPE: 'https://graph.microsoft.com/.default' });
+        expect(c.graph.scope).toBe('https://graph.microsoft.com/.default');
     });
 });

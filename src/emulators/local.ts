@@ -62,6 +62,8 @@ export async function startLocalStandIns(options: LocalStandInOptions = {}): Pro
             ServiceBusConnection: serviceBus.connectionString,
             COMPLIANCE_QUEUE_NAME: queueNames[0] ?? 'compliance-aggregates',
             GRAPH_BASE_URL: graph.baseUrl,
+            // The stand-in checks Graph's real audience, as Graph does.
+            GRAPH_SCOPE: 'https://graph.microsoft.com/.default',
             GRAPH_API_VERSION: 'v1.0',
             GRAPH_CREDENTIAL: 'managedidentity',
             IDENTITY_ENDPOINT: identity.endpoint,
