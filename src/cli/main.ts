@@ -6,8 +6,10 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigurationError, ensureError, redact } from '../errors';
 import { jsonLineLogger } from '../log';
 import { loadEnvironment } from '../settings';
+import { registerDlqCommand } from './dlq';
 import { runEmulatorsCommand } from './emulators';
 import { schemaFile } from './paths';
+import { registerSendCommand } from './send';
 import { shutdownSignal } from './signals';
 import { runStartCommand } from './start';
 import { runWorkerCommand } from './worker';
@@ -76,6 +78,9 @@ export function buildProgram(): Command {
         .action(() => {
             process.stdout.write(readFileSync(schemaFile, 'utf8'));
         });
+
+    registerSendCommand(program);
+    registerDlqCommand(program);
 
     return program;
 }

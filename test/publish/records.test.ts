@@ -1,10 +1,12 @@
+import { Readable } from 'node:stream';
+
 import { describe, expect, it } from 'vitest';
 
 import { JsonArrayShapeError, splitJsonArray } from '../../src/publish/json-array';
 import { detectFormat, readRecords, type InputRecord } from '../../src/publish/records';
 
-async function* chunksOf(...parts: string[]): AsyncGenerator<string> {
-    for (const part of parts) yield part;
+function chunksOf(...parts: string[]): AsyncIterable<string> {
+    return Readable.from(parts, { objectMode: true });
 }
 
 async function records(...parts: string[]): Promise<{ format: string; records: InputRecord[] }> {
