@@ -142,18 +142,27 @@ export async function showDeadLetter(client: ServiceBusClient, queue: string, se
  * The copy a replay sends back to the queue: the same body bytes, message id, content type and properties,
  * with `replayCount` incremented and the dead-letter reason kept as `originalDeadLetterReason`.
  */
+/**
+ * The copy a replay sends. It gets a fresh retry budget (no `ci-*` bookkeeping) and a message id derived
+ * from the original plus the replay count: re-using the original id would let duplicate detection drop
+ * the copy inside its window, while a per-replay id still makes a replay repeated after a crash one message.
+ */
 export function replayCopy(message: ServiceBusReceivedMessage): ServiceBusMessage {
     const properties: Record<string, number | boolean | string | Date | null> = {};
     for (const [key, value] of Object.entries(message.applicationProperties ?? {})) {
-        if (key !== 'DeadLetterReason' && key !== 'DeadLetterErrorDescription') properties[key] = value;
+        if (key !== 'DeadLetterReason' && key !== 'DeadLetterErrorDescription' && !key.startsWith('ci-')) properties[key] = value;
     }
     const previous = Number(properties.replayCount ?? 0);
-    properties.replayCount = (Number.isSafeInteger(previous) && previous > 0 ? previous : 0) + 1;
+    const replayCount = (Number.isSafeInteger(previous) && previous > 0 ? previous : 0) + 1;
+    properties.replayCount = replayCount;
     if (message.deadLetterReason) properties.originalDeadLetterReason = message.deadLetterReason;
+    const id = message.messageId === undefined ? undefined : String(message.messageId);
+    const originalId = typeof properties.originalMessageId === 'string' ? properties.originalMessageId : id?.replace(/#(replay\d+|r\d+)$/, '');
+    if (originalId !== undefined) properties.originalMessageId = originalId;
     return {
         body: message.body as unknown,
         applicationProperties: properties,
-        ...(message.messageId !== undefined ? { messageId: message.messageId } : {}),
+        ...(originalId !== undefined ? { messageId: `${originalId.slice(0, 110)}#replay${replayCount}` } : {}),
         ...(message.contentType ? { contentType: message.contentType } : {}),
         ...(message.correlationId !== undefined ? { correlationId: message.correlationId } : {}),
         ...(message.subject ? { subject: message.subject } : {}),

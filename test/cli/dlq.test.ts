@@ -90,13 +90,14 @@ describe('dlq replay', () => {
         expect(emulator.counts(queue)).toMatchObject({ active: 0, deadLettered: 3 });
     });
 
-    it('copies matching messages back with the same id and body, replayCount 1, and empties them from the DLQ', async () => {
+    it('copies matching messages back with a replay id, the same body, replayCount 1, and empties them from the DLQ', async () => {
         const { io: commandIo, stderr } = io();
         expect(await runDlqReplay({ reason: 'SchemaViolation' }, commandIo, { maxWaitTimeInMs: 300 })).toBe(0);
         expect(stderr.text).toMatch(new RegExp(`^replayed 2 messages from the ${queue} DLQ to ${queue} in [\\d.]+ s\\n$`));
         expect(emulator.deadLetters(queue).map((m) => m.messageId)).toEqual([expectedMessageId(2)]);
         const replayed = await drain(emulator.connectionString, queue);
-        expect(replayed.map((m) => m.messageId)).toEqual([expectedMessageId(1), expectedMessageId(3)]);
+        expect(replayed.map((m) => m.messageId)).toEqual([`${expectedMessageId(1)}#replay1`, `${expectedMessageId(3)}#replay1`]);
+        expect(replayed[0]!.applicationProperties).toMatchObject({ originalMessageId: expectedMessageId(1) });
         expect((replayed[0]!.body as Buffer).toString()).toBe(JSON.stringify(aggregate(1)));
         expect(replayed[0]!.contentType).toBe('application/json');
         expect(replayed[0]!.applicationProperties).toMatchObject({ replayCount: 1, originalDeadLetterReason: 'SchemaViolation', errorCode: 'SchemaViolation' });

@@ -189,8 +189,6 @@ describe('send', () => {
 
 describe('compiled CLI', () => {
     beforeAll(async () => {
-        // Type errors elsewhere in a work-in-progress tree must not hide this check; tsc still emits.
-        await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: join(__dirname, '../..') }).catch(() => undefined);
         expect(existsSync(join(__dirname, '../../dist/src/cli/main.js'))).toBe(true);
     }, 60_000);
 

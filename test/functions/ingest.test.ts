@@ -4,7 +4,9 @@ import type { ConfigurationError } from '../../src/errors';
 import { pointExtensionAt, type SettlementServer, startSettlementServer, invokeAsHost } from '../hosts/functions/host-double';
 import { registrations } from '../setup/functions-core-stub';
 
-const settingNames = ['GRAPH_BASE_URL', 'GRAPH_API_VERSION', 'COMPLIANCE_QUEUE_NAME'] as const;
+const settingNames = ['GRAPH_BASE_URL', 'GRAPH_API_VERSION', 'COMPLIANCE_QUEUE_NAME', 'ServiceBusConnection'] as const;
+// The trigger's own connection also carries delayed-retry copies; nothing connects until a retry happens.
+const serviceBus = 'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;';
 const saved = Object.fromEntries(settingNames.map((k) => [k, process.env[k]]));
 
 function setEnv(values: Partial<Record<(typeof settingNames)[number], string>>) {
@@ -38,7 +40,7 @@ afterAll(async () => {
 
 describe('functions/ingest registration', () => {
     it('fails at app start with one ConfigurationError listing every bad setting, registering nothing', async () => {
-        setEnv({ GRAPH_BASE_URL: 'http://example.com', GRAPH_API_VERSION: 'v2' });
+        setEnv({ GRAPH_BASE_URL: 'http://example.com', GRAPH_API_VERSION: 'v2', ServiceBusConnection: serviceBus });
         const failure: unknown = await startApp().then(
             () => undefined,
             (err: unknown) => err,
@@ -56,7 +58,7 @@ describe('functions/ingest registration', () => {
 
 describe('functions/ingest with valid settings', () => {
     beforeAll(async () => {
-        setEnv({ GRAPH_BASE_URL: 'http://127.0.0.1:1', COMPLIANCE_QUEUE_NAME: 'compliance-aggregates' });
+        setEnv({ GRAPH_BASE_URL: 'http://127.0.0.1:1', COMPLIANCE_QUEUE_NAME: 'compliance-aggregates', ServiceBusConnection: serviceBus });
         await startApp();
     });
 

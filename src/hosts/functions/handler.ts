@@ -6,13 +6,15 @@ import type { ServiceBusMessageContext } from '@azure/functions-extensions-servi
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 
 import { createWriter } from '../../compose';
-import { type IngestConfig, loadIngestConfig, type Environment } from '../../config';
+import { type IngestConfig, loadWorkerConfig, type Environment } from '../../config';
 import { ensureError, redact } from '../../errors';
 import type { EntityWriter } from '../../graph/writer';
 import { formatLogLine, jsonLineLogger, type Logger, type LogLevel } from '../../log';
 import { type BatchItem, ingestBatch } from '../../pipeline';
-import { type BrokerSettlement, withDelayedRetries } from '../../recoverability/delayed-retry';
+import { CircuitBreaker, defaultCircuitOptions } from '../../recoverability/circuit-breaker';
+import { type BrokerSettlement, type Rescheduler, withDelayedRetries } from '../../recoverability/delayed-retry';
 import { retryProperty } from '../../recoverability/retry-policy';
+import { createServiceBusClient } from '../../servicebus';
 import { toBatchItems } from './messages';
 import { functionsBroker } from './settlement';
 
@@ -22,6 +24,8 @@ export interface IngestHandlerDeps {
     readonly config: IngestConfig;
     /** One writer for the app: it shares Graph request slots and alarm throttling across invocations. */
     readonly writer: EntityWriter;
+    /** Where delayed-retry copies go (a sender of our own: the host owns the trigger's connection). */
+    readonly rescheduler?: Rescheduler;
     readonly now?: () => number;
     readonly hostname?: string;
 }
@@ -79,15 +83,21 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
         // Batch functions get no automatic lock renewal: finish (or give back) everything well inside the lock.
         const deadlineAt = started + deps.config.batchBudgetMs;
         const broker = functionsBroker(sb.actions);
-        // Retries abandon for now (no rescheduler): a delayed copy needs a sender of our own, and the host owns this connection.
-        const settlement = withDelayedRetries(broker, undefined, logger);
+        const settlement = withDelayedRetries(broker, deps.rescheduler, logger);
         let items: BatchItem<ServiceBusReceivedMessage>[] = [];
         await currentInvocation.run(logger, async () => {
             try {
                 items = toBatchItems(sb, context.triggerMetadata);
                 const summary = await ingestBatch(
                     items,
-                    { writer: deps.writer, settlement, logger, origin: { host: hostname, function: context.functionName }, now },
+                    {
+                        writer: deps.writer,
+                        settlement,
+                        logger,
+                        origin: { host: hostname, function: context.functionName },
+                        now,
+                        retryPolicy: deps.config.retry,
+                    },
                     { deadlineAt },
                 );
                 logger.log(summary.settlementFailures ? 'warn' : 'info', 'batch.settled', { ...summary, durationMs: now() - started });
@@ -102,8 +112,14 @@ export function createIngestHandler(deps: IngestHandlerDeps): IngestHandler {
     };
 }
 
-/** Composition for the Functions host: settings are read once, so a misconfigured app fails at start. */
+/**
+ * Composition for the Functions host: settings are read once, so a misconfigured app fails at start.
+ * The Service Bus settings the trigger uses also give us a sender for delayed retries (Data Sender role).
+ */
 export function ingestHandlerFromEnvironment(env: Environment = process.env): IngestHandler {
-    const config = loadIngestConfig(env);
-    return createIngestHandler({ config, writer: createWriter(config.graph, invocationLogs) });
+    const config = loadWorkerConfig(env);
+    const circuit = new CircuitBreaker(invocationLogs, { ...defaultCircuitOptions, coolDownMs: config.circuitCoolDownMs });
+    // The client connects on first use, so an app that never retries never opens a second connection.
+    const sender = createServiceBusClient(config.serviceBus).createSender(config.queueName);
+    return createIngestHandler({ config, writer: circuit.wrap(createWriter(config.graph, invocationLogs)), rescheduler: sender });
 }

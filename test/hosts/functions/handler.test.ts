@@ -9,6 +9,7 @@ const env = vi.hoisted(() => {
         GRAPH_BASE_URL: 'http://127.0.0.1:1',
         COMPLIANCE_QUEUE_NAME: 'compliance-aggregates',
         INGEST_BATCH_BUDGET_MS: '12345',
+        ServiceBusConnection: 'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;',
     };
     Object.assign(process.env, settings);
     return settings;
