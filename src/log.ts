@@ -34,3 +34,15 @@ export function memoryLogger(): Logger & { records: { level: LogLevel; event: st
         },
     };
 }
+
+const levels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/**
+ * The CLI's logger: structured lines on stderr. On a terminal the live status line tells the story, so only
+ * warnings and errors are printed there; `LOG_LEVEL` overrides either way.
+ */
+export function cliLogger(env: Readonly<Record<string, string | undefined>> = process.env, stream: NodeJS.WriteStream = process.stderr): Logger {
+    const wanted = env.LOG_LEVEL?.toLowerCase() as LogLevel | undefined;
+    const level = wanted && levels.includes(wanted) ? wanted : stream.isTTY ? 'warn' : 'info';
+    return jsonLineLogger((l) => stream.write(`${l}\n`), level);
+}

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 
 import { ConfigurationError, ensureError, redact } from '../errors';
-import { jsonLineLogger } from '../log';
+import { cliLogger } from '../log';
 import { loadEnvironment } from '../settings';
 import { registerDlqCommand } from './dlq';
 import { runEmulatorsCommand } from './emulators';
@@ -31,7 +31,7 @@ export function buildProgram(): Command {
         .action(async () => {
             const { signal, dispose } = shutdownSignal(() => process.stderr.write('\nStopping… (Ctrl-C again to exit at once)\n'));
             try {
-                await runStartCommand(loadEnvironment(), jsonLineLogger(), signal);
+                await runStartCommand(loadEnvironment(), cliLogger(), signal);
             } finally {
                 dispose();
             }
@@ -47,7 +47,7 @@ export function buildProgram(): Command {
         .action(async (opts: { drain?: boolean; idleMs: number; batchSize: number; loops: number }) => {
             const { signal, dispose } = shutdownSignal();
             try {
-                const totals = await runWorkerCommand(loadEnvironment(), opts, jsonLineLogger(), signal);
+                const totals = await runWorkerCommand(loadEnvironment(), opts, cliLogger(), signal);
                 process.stdout.write(`${JSON.stringify({ summary: totals, seconds: (Date.now() - totals.startedAt) / 1000 })}\n`);
             } finally {
                 dispose();
@@ -66,7 +66,7 @@ export function buildProgram(): Command {
         .action(async (opts: Parameters<typeof runEmulatorsCommand>[0]) => {
             const { signal, dispose } = shutdownSignal();
             try {
-                await runEmulatorsCommand(opts, jsonLineLogger(), signal);
+                await runEmulatorsCommand(opts, cliLogger(), signal);
             } finally {
                 dispose();
             }

@@ -68,7 +68,7 @@ export async function runStartCommand(env: Environment, logger: Logger, signal: 
                     ...dead.map((d) => `    ${d.deadLetterReason ?? '?'}: ${d.deadLetterErrorDescription ?? ''}`),
                     '',
                     'Still ingesting; send more with:',
-                    `  ServiceBusConnection='${standIns.serviceBus.connectionString}' npx compliance-ingest send samples/aggregates.ndjson`,
+                    `  ServiceBusConnection='${standIns.serviceBus.connectionString}' npx compliance-ingest send samples/aggregates.ndjson --skip-invalid`,
                     'Ctrl-C stops.',
                     '',
                 ].join('\n'),
