@@ -210,7 +210,7 @@ function parseIngest(env: Environment, problems: string[]): IngestConfig | undef
             baseUrl,
             apiVersion: o[settingNames.graphApiVersion],
             scope,
-            credential: o[settingNames.graphCredential] as GraphCredentialKind,
+            credential: o[settingNames.graphCredential],
             ...(graphClientId ? { clientId: graphClientId.toLowerCase() } : {}),
             timeoutMs: o[settingNames.graphTimeoutMs],
             maxConcurrency: o[settingNames.graphMaxConcurrency],

@@ -35,7 +35,7 @@ export function ensureError(err: unknown): Error {
     try {
         return new Error(JSON.stringify(err));
     } catch {
-        return new Error(String(err));
+        return new Error(Object.prototype.toString.call(err));
     }
 }
 

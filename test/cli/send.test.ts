@@ -188,9 +188,9 @@ describe('send', () => {
 });
 
 describe('compiled CLI', () => {
-    beforeAll(async () => {
+    beforeAll(() => {
         expect(existsSync(join(__dirname, '../../dist/src/cli/main.js'))).toBe(true);
-    }, 60_000);
+    });
 
     it('exits 0 when everything is sent and 1 for invalid input', async () => {
         const cli = join(__dirname, '../../dist/src/cli/main.js');

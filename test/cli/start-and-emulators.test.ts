@@ -12,8 +12,8 @@ const cli = join(__dirname, '../../dist/src/cli/main.js');
 function run(args: string[], cwd = mkdtempSync(join(tmpdir(), 'ci-cli-'))): ChildProcess & { out: () => string; cwd: string } {
     const child = spawn(process.execPath, [cli, ...args], { cwd, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.resume();
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.resume();
     return Object.assign(child, { out: () => out, cwd });
 }
 

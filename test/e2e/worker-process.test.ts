@@ -30,8 +30,8 @@ function worker(args: string[]): ChildProcess & { stdoutText: () => string } {
         stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.resume();
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.resume();
     return Object.assign(child, { stdoutText: () => out });
 }
 

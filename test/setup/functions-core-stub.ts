@@ -43,7 +43,7 @@ if (!proto.require.__stubbed) {
             if (args[0] === '@azure/functions-core') return stub;
             return Reflect.apply(target, thisArg, args);
         },
-    }) as RequireFn & { __stubbed?: boolean };
+    });
     proxied.__stubbed = true;
     proto.require = proxied;
 }

@@ -105,7 +105,7 @@ export async function runWorker(options: WorkerOptions, deps: WorkerDeps, signal
                     messages.map((m) => ({
                         handle: m,
                         message: {
-                            body: m.body,
+                            body: m.body as unknown,
                             messageId: typeof m.messageId === 'string' ? m.messageId : m.messageId?.toString(),
                             deliveryCount: m.deliveryCount,
                             sequenceNumber: m.sequenceNumber ? BigInt(m.sequenceNumber.toString()) : undefined,
