@@ -7,7 +7,9 @@ import type { Logger } from '../log';
 import { clampDescription, type CompleteOutcome, type DeadLetterOutcome, type RetryOutcome } from '../outcome';
 import type { GraphClient, GraphRequest, GraphResponse } from './client';
 import { retryAfterMs } from './client';
+import { AdaptiveConcurrency, type LoadSignal, loadSignalOf } from './concurrency';
 import { OncePerWindow } from './once-per-window';
+import { type PauseVerdict, ThrottleGate } from './pause';
 import { TokenUnavailableError } from './token';
 
 export type WriteOutcome = CompleteOutcome | DeadLetterOutcome | RetryOutcome;
@@ -18,12 +20,14 @@ export interface EntityWriter {
         entities: readonly AggregatedPolicyCompliance[],
         options: { deadlineAt: number /* epoch ms */; signal?: AbortSignal },
     ): Promise<ReadonlyMap<string, WriteOutcome>>;
+    /** Graph requests the writer currently lets be in flight (adaptive), for status lines; absent when not limited. */
+    readonly concurrency?: number;
 }
 
 export interface EntityWriterDeps {
     client: GraphClient;
     logger: Logger;
-    /** Graph requests in flight at once for this writer, across concurrent `write` calls. */
+    /** Ceiling on Graph requests in flight at once for this writer, across concurrent `write` calls. */
     maxConcurrency: number;
     /** Total in-process sleep allowed per entity before handing the message back for redelivery. */
     retryBudgetMs: number;
@@ -35,6 +39,8 @@ export const COLLECTION_PATH = '/tenantRelationships/managedTenants/aggregatedPo
 
 /** A systemic failure is reported at most once per error code in this window. */
 export const SYSTEMIC_LOG_WINDOW_MS = 60_000;
+/** How often a writer reports its concurrency and pause at info level (on the next write after the window). */
+export const STATUS_LOG_WINDOW_MS = 60_000;
 /** Caps in-process attempts per request even when Graph keeps answering `Retry-After: 0`. */
 const MAX_ATTEMPTS = 5;
 const BACKOFF_BASE_MS = 100;
@@ -52,7 +58,8 @@ export const systemicRemediation: Readonly<Record<string, string>> = {
     TokenUnavailable: 'check the managed identity (IDENTITY_ENDPOINT) and AZURE_CLIENT_ID',
 };
 
-type Step = 'create' | 'read' | 'update';
+/** The request an entity is at: create it, read the stored copy after a 409, or update that copy. */
+export type Step = 'create' | 'read' | 'update';
 
 type Verdict =
     | { readonly kind: 'rejected' }
@@ -60,7 +67,7 @@ type Verdict =
     | { readonly kind: 'transient'; readonly errorCode: string; readonly retryInProcess: boolean };
 
 /** Per-call state shared by all entities of one `write`. */
-interface WriteContext {
+export interface WriteContext {
     readonly signal: AbortSignal;
     readonly callerSignal: AbortSignal | undefined;
     readonly deadlineAt: number;
@@ -68,156 +75,143 @@ interface WriteContext {
     systemic?: RetryOutcome;
 }
 
-export function createEntityWriter(deps: EntityWriterDeps): EntityWriter {
-    const { client, logger } = deps;
-    const now = deps.now ?? Date.now;
-    const sleep = deps.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, signal ? { signal } : {}));
-    const slots = new RequestSlots(Math.max(1, deps.maxConcurrency));
-    const systemicAlarm = new OncePerWindow(SYSTEMIC_LOG_WINDOW_MS, now);
+/** In-process retry time spent on one entity so far. */
+export interface RetryBudget {
+    spentMs: number;
+}
 
-    async function write(
-        entities: readonly AggregatedPolicyCompliance[],
-        options: { deadlineAt: number; signal?: AbortSignal },
-    ): Promise<ReadonlyMap<string, WriteOutcome>> {
-        const outcomes = new Map<string, WriteOutcome>();
+/**
+ * The rules both writers (single requests and `$batch`) apply to Graph's answers, plus the per-instance state they
+ * share: the adaptive concurrency limit, the Retry-After pause and the once-per-window systemic alarm.
+ */
+export class WriteRules {
+    readonly now: () => number;
+    readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+    readonly limiter: AdaptiveConcurrency;
+    readonly gate: ThrottleGate;
+    private readonly logger: Logger;
+    private readonly retryBudgetMs: number;
+    private readonly systemicAlarm: OncePerWindow;
+    private readonly statusReport: OncePerWindow;
+
+    constructor(deps: Omit<EntityWriterDeps, 'client'>, private readonly writerKind: 'single' | 'batch') {
+        this.logger = deps.logger;
+        this.retryBudgetMs = deps.retryBudgetMs;
+        this.now = deps.now ?? Date.now;
+        this.sleep = deps.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, signal ? { signal } : {}));
+        this.systemicAlarm = new OncePerWindow(SYSTEMIC_LOG_WINDOW_MS, this.now);
+        this.statusReport = new OncePerWindow(STATUS_LOG_WINDOW_MS, this.now);
+        this.gate = new ThrottleGate({ now: this.now });
+        this.limiter = new AdaptiveConcurrency({
+            max: deps.maxConcurrency,
+            now: this.now,
+            onChange: (limit, previous, change) =>
+                this.logger.log('debug', 'graph.concurrency', { writer: this.writerKind, concurrency: limit, previous, change }),
+        });
+    }
+
+    /** Start one `write`: its context (aborted at the deadline or by the caller) and the cleanup to run afterwards. */
+    open(options: { deadlineAt: number; signal?: AbortSignal }): { ctx: WriteContext; close: () => void } {
+        const status = this.statusReport.admit('status');
+        if (status.admitted) {
+            this.logger.log('info', 'graph.writer.status', {
+                writer: this.writerKind,
+                concurrency: this.limiter.current,
+                inFlight: this.limiter.inFlight,
+                pausedUntil: this.gate.pausedUntil ? new Date(this.gate.pausedUntil).toISOString() : undefined,
+                writesPerSecond: this.gate.writesPerSecond,
+            });
+        }
         const deadline = new AbortController();
-        const timer = setTimeout(() => deadline.abort(), Math.max(0, options.deadlineAt - now()));
+        const timer = setTimeout(() => deadline.abort(), Math.max(0, options.deadlineAt - this.now()));
         const ctx: WriteContext = {
             signal: options.signal ? AbortSignal.any([deadline.signal, options.signal]) : deadline.signal,
             callerSignal: options.signal,
             deadlineAt: options.deadlineAt,
         };
-        const pending = [...entities];
-        const worker = async () => {
-            for (let entity = pending.shift(); entity; entity = pending.shift()) {
-                outcomes.set(entity.id, await writeEntitySafely(entity, ctx));
-            }
-        };
-        try {
-            await Promise.all(Array.from({ length: Math.min(Math.max(1, deps.maxConcurrency), entities.length) }, worker));
-        } finally {
-            clearTimeout(timer);
-        }
-        // Every entity has an outcome here: workers drain the whole list and writeEntitySafely never rejects.
-        return outcomes;
-    }
-
-    async function writeEntitySafely(entity: AggregatedPolicyCompliance, ctx: WriteContext): Promise<WriteOutcome> {
-        try {
-            return await writeEntity(entity, ctx);
-        } catch (err) {
-            // A defect, not a Graph answer: give the message back rather than lose it.
-            logger.log('error', 'graph.writer.failed', { entityId: entity.id, error: redact(ensureError(err).message) });
-            return {
-                kind: 'retry',
-                errorCode: 'GraphWriterError',
-                systemic: false,
-                description: clampDescription(`writing the entity failed unexpectedly: ${redact(ensureError(err).message)}`),
-                entityId: entity.id,
-            };
-        }
-    }
-
-    async function writeEntity(entity: AggregatedPolicyCompliance, ctx: WriteContext): Promise<WriteOutcome> {
-        const budget = { spentMs: 0 };
-        const path = `${COLLECTION_PATH}/${encodeURIComponent(entity.id)}`;
-        let reposted = false;
-        for (;;) {
-            const created = await send(ctx, entity.id, budget, 'create', { method: 'POST', path: COLLECTION_PATH, body: entity });
-            if ('kind' in created) return created;
-            if (created.status !== 409) return complete('created', entity.id, created);
-
-            // 409: the entity exists. Redeliveries and replays are normal, so compare before overwriting.
-            const read = await send(ctx, entity.id, budget, 'read', { method: 'GET', path });
-            if ('kind' in read) return read;
-            if (read.status === 404) {
-                // Deleted between our POST and GET: create it once more, then give up to redelivery.
-                if (reposted) {
-                    return transient(entity.id, 'GraphConflictUnresolved', read, 'the entity conflicted on create but could not be read');
-                }
-                reposted = true;
-                continue;
-            }
-            const stored = storedRefresh(read.body);
-            const order = stored === undefined ? -1 : safeCompare(stored, entity.lastRefreshedDateTime);
-            if (order >= 0) {
-                logger.log('info', 'graph.entity.unchanged', {
-                    entityId: entity.id,
-                    reason: order === 0 ? 'duplicate' : 'stale',
-                    storedRefreshedAt: stored,
-                    incomingRefreshedAt: entity.lastRefreshedDateTime,
-                    graphRequestId: read.requestId,
-                });
-                return complete('unchanged', entity.id, read);
-            }
-
-            // PATCH bodies omit the key; `@odata.type` stays so derived-type services accept it.
-            const { id: _key, ...changes } = entity;
-            const updated = await send(ctx, entity.id, budget, 'update', { method: 'PATCH', path, body: changes });
-            return 'kind' in updated ? updated : complete('updated', entity.id, updated);
-        }
+        return { ctx, close: () => clearTimeout(timer) };
     }
 
     /**
-     * One Graph request with in-process retries for transient failures. Resolves to the response when its status
-     * is one the step handles itself, otherwise to the entity's final outcome.
+     * Wait for a request slot and for the throttle gate (`writes` sub-requests). 'go' means send now and `release`
+     * afterwards; otherwise nothing was sent and nothing is held: the write was stopped, or the wait outlasts the deadline.
      */
-    async function send(
-        ctx: WriteContext,
-        entityId: string,
-        budget: { spentMs: number },
-        step: Step,
-        request: Omit<GraphRequest, 'signal'>,
-    ): Promise<GraphResponse | WriteOutcome> {
-        for (let attempt = 1; ; attempt++) {
-            const skipped = alreadyFailed(ctx, entityId);
-            if (skipped) return skipped;
-            if (ctx.signal.aborted) return stopped(ctx, entityId);
-            try {
-                await slots.acquire(ctx.signal);
-            } catch {
-                return stopped(ctx, entityId);
-            }
-            let res: GraphResponse;
-            try {
-                // Re-check: another entity may have hit a systemic failure while this one waited for a slot.
-                const failedMeanwhile = alreadyFailed(ctx, entityId);
-                if (failedMeanwhile) return failedMeanwhile;
-                res = await client.request({ ...request, signal: ctx.signal });
-            } catch (err) {
-                if (err instanceof TokenUnavailableError) {
-                    return tripSystemic(ctx, entityId, 'TokenUnavailable', `no Graph token: ${err.message}`);
-                }
-                throw err;
-            } finally {
-                slots.release();
-            }
-            if (handles(step, res.status)) return res;
-            if (res.networkError === 'aborted') return stopped(ctx, entityId);
-
-            const verdict = classify(step, res);
-            const what = describe(request, res);
-            if (verdict.kind === 'rejected') return rejected(entityId, what, res);
-            if (verdict.kind === 'systemic') return tripSystemic(ctx, entityId, verdict.errorCode, what, res);
-
-            const waitMs = retryAfterMs(res.headers) ?? backoff(attempt);
-            const canWait =
-                verdict.retryInProcess &&
-                attempt < MAX_ATTEMPTS &&
-                budget.spentMs + waitMs <= deps.retryBudgetMs &&
-                now() + waitMs < ctx.deadlineAt;
-            if (!canWait) return transient(entityId, verdict.errorCode, res, what);
-            logger.log('debug', 'graph.retry', { entityId, errorCode: verdict.errorCode, attempt, waitMs, graphRequestId: res.requestId });
-            try {
-                await sleep(waitMs, ctx.signal);
-            } catch {
-                return stopped(ctx, entityId);
-            }
-            budget.spentMs += waitMs;
+    async admit(ctx: WriteContext, writes = 1): Promise<'go' | 'stopped' | PauseVerdict> {
+        try {
+            await this.limiter.acquire(ctx.signal);
+        } catch {
+            return 'stopped';
+        }
+        try {
+            const held = await this.gate.wait(ctx.deadlineAt, ctx.signal, writes);
+            if (!held) return 'go';
+            this.limiter.release('neutral');
+            return held;
+        } catch {
+            this.limiter.release('neutral');
+            return 'stopped';
         }
     }
 
-    function tripSystemic(ctx: WriteContext, entityId: string, errorCode: string, what: string, res?: GraphResponse): RetryOutcome {
+    /** Feed an answer to the throttle gate; returns what it says about Graph's load, for `release`. */
+    observe(res: Pick<GraphResponse, 'status' | 'headers' | 'networkError'>): LoadSignal {
+        if (res.status === 429 || res.status === 503) {
+            const wait = retryAfterMs(res.headers);
+            if (wait !== undefined) this.gate.pause(wait, res.status === 429 ? 'GraphThrottled' : 'GraphUnavailable');
+        }
+        if (res.status === 429) this.gate.throttled();
+        else if (res.status !== 0) this.gate.accept();
+        return loadSignalOf(res.status, res.networkError);
+    }
+
+    /** After a 409 and a GET: complete as unchanged when Graph holds the same or a newer refresh, else undefined (PATCH). */
+    judgeStored(entity: AggregatedPolicyCompliance, read: GraphResponse): CompleteOutcome | undefined {
+        const stored = storedRefresh(read.body);
+        const order = stored === undefined ? -1 : safeCompare(stored, entity.lastRefreshedDateTime);
+        if (order < 0) return undefined;
+        this.logger.log('info', 'graph.entity.unchanged', {
+            entityId: entity.id,
+            reason: order === 0 ? 'duplicate' : 'stale',
+            storedRefreshedAt: stored,
+            incomingRefreshedAt: entity.lastRefreshedDateTime,
+            graphRequestId: read.requestId,
+        });
+        return complete('unchanged', entity.id, read);
+    }
+
+    /**
+     * An answer the step does not handle itself: the entity's final outcome, or how long to wait before sending the
+     * same request again in-process (already charged to `budget`).
+     */
+    judgeFailure(
+        ctx: WriteContext,
+        entityId: string,
+        step: Step,
+        request: Omit<GraphRequest, 'signal'>,
+        res: GraphResponse,
+        attempt: number,
+        budget: RetryBudget,
+    ): WriteOutcome | { readonly waitMs: number } {
+        if (res.networkError === 'aborted') return stopped(ctx, entityId);
+        const verdict = classify(step, res);
+        const what = describe(request, res);
+        if (verdict.kind === 'rejected') return rejected(entityId, what, res);
+        if (verdict.kind === 'systemic') return this.tripSystemic(ctx, entityId, verdict.errorCode, what, res);
+
+        const waitMs = retryAfterMs(res.headers) ?? backoff(attempt);
+        const canWait =
+            verdict.retryInProcess &&
+            attempt < MAX_ATTEMPTS &&
+            budget.spentMs + waitMs <= this.retryBudgetMs &&
+            this.now() + waitMs < ctx.deadlineAt;
+        if (!canWait) return transient(entityId, verdict.errorCode, res, what);
+        this.logger.log('debug', 'graph.retry', { entityId, errorCode: verdict.errorCode, attempt, waitMs, graphRequestId: res.requestId });
+        budget.spentMs += waitMs;
+        return { waitMs };
+    }
+
+    /** Record the call's systemic failure (later entities get it without calling Graph) and raise the alarm once per window. */
+    tripSystemic(ctx: WriteContext, entityId: string, errorCode: string, what: string, res?: GraphResponse): RetryOutcome {
         const outcome: RetryOutcome = {
             kind: 'retry',
             errorCode,
@@ -228,9 +222,9 @@ export function createEntityWriter(deps: EntityWriterDeps): EntityWriter {
             entityId,
         };
         ctx.systemic ??= outcome;
-        const gate = systemicAlarm.admit(errorCode);
+        const gate = this.systemicAlarm.admit(errorCode);
         if (gate.admitted) {
-            logger.log('error', 'graph.systemicFailure', {
+            this.logger.log('error', 'graph.systemicFailure', {
                 errorCode,
                 graphStatus: outcome.graphStatus,
                 graphRequestId: outcome.graphRequestId,
@@ -243,11 +237,160 @@ export function createEntityWriter(deps: EntityWriterDeps): EntityWriter {
         return outcome;
     }
 
-    return { write };
+    /** A defect, not a Graph answer: give the message back rather than lose it. */
+    writerFailed(entityId: string, err: unknown): RetryOutcome {
+        const message = redact(ensureError(err).message);
+        this.logger.log('error', 'graph.writer.failed', { entityId, error: message });
+        return {
+            kind: 'retry',
+            errorCode: 'GraphWriterError',
+            systemic: false,
+            description: clampDescription(`writing the entity failed unexpectedly: ${message}`),
+            entityId,
+        };
+    }
+}
+
+export function createEntityWriter(deps: EntityWriterDeps): EntityWriter {
+    const { client } = deps;
+    const rules = new WriteRules(deps, 'single');
+
+    async function write(
+        entities: readonly AggregatedPolicyCompliance[],
+        options: { deadlineAt: number; signal?: AbortSignal },
+    ): Promise<ReadonlyMap<string, WriteOutcome>> {
+        const outcomes = new Map<string, WriteOutcome>();
+        const { ctx, close } = rules.open(options);
+        const pending = [...entities];
+        const worker = async () => {
+            for (let entity = pending.shift(); entity; entity = pending.shift()) {
+                outcomes.set(entity.id, await writeEntitySafely(entity, ctx));
+            }
+        };
+        try {
+            await Promise.all(Array.from({ length: Math.min(Math.max(1, deps.maxConcurrency), entities.length) }, worker));
+        } finally {
+            close();
+        }
+        // Every entity has an outcome here: workers drain the whole list and writeEntitySafely never rejects.
+        return outcomes;
+    }
+
+    async function writeEntitySafely(entity: AggregatedPolicyCompliance, ctx: WriteContext): Promise<WriteOutcome> {
+        try {
+            return await writeEntity(entity, ctx);
+        } catch (err) {
+            return rules.writerFailed(entity.id, err);
+        }
+    }
+
+    async function writeEntity(entity: AggregatedPolicyCompliance, ctx: WriteContext): Promise<WriteOutcome> {
+        const budget: RetryBudget = { spentMs: 0 };
+        let reposted = false;
+        for (;;) {
+            const created = await send(ctx, entity.id, budget, 'create', requestFor('create', entity));
+            if ('kind' in created) return created;
+            if (created.status !== 409) return complete('created', entity.id, created);
+
+            // 409: the entity exists. Redeliveries and replays are normal, so compare before overwriting.
+            const read = await send(ctx, entity.id, budget, 'read', requestFor('read', entity));
+            if ('kind' in read) return read;
+            if (read.status === 404) {
+                // Deleted between our POST and GET: create it once more, then give up to redelivery.
+                if (reposted) return conflictUnresolved(entity.id, read);
+                reposted = true;
+                continue;
+            }
+            const unchanged = rules.judgeStored(entity, read);
+            if (unchanged) return unchanged;
+
+            const updated = await send(ctx, entity.id, budget, 'update', requestFor('update', entity));
+            return 'kind' in updated ? updated : complete('updated', entity.id, updated);
+        }
+    }
+
+    /**
+     * One Graph request with in-process retries for transient failures. Resolves to the response when its status
+     * is one the step handles itself, otherwise to the entity's final outcome.
+     */
+    async function send(
+        ctx: WriteContext,
+        entityId: string,
+        budget: RetryBudget,
+        step: Step,
+        request: Omit<GraphRequest, 'signal'>,
+    ): Promise<GraphResponse | WriteOutcome> {
+        for (let attempt = 1; ; attempt++) {
+            const skipped = alreadyFailed(ctx, entityId);
+            if (skipped) return skipped;
+            if (ctx.signal.aborted) return stopped(ctx, entityId);
+            const admitted = await rules.admit(ctx);
+            if (admitted === 'stopped') return stopped(ctx, entityId);
+            if (admitted !== 'go') return paused(entityId, admitted);
+            let res: GraphResponse;
+            let load: LoadSignal = 'neutral';
+            try {
+                // Re-check: another entity may have hit a systemic failure while this one waited for a slot.
+                const failedMeanwhile = alreadyFailed(ctx, entityId);
+                if (failedMeanwhile) return failedMeanwhile;
+                res = await client.request({ ...request, signal: ctx.signal });
+                load = rules.observe(res);
+            } catch (err) {
+                if (err instanceof TokenUnavailableError) {
+                    return rules.tripSystemic(ctx, entityId, 'TokenUnavailable', `no Graph token: ${err.message}`);
+                }
+                throw err;
+            } finally {
+                rules.limiter.release(load);
+            }
+            if (handles(step, res.status)) return res;
+            const next = rules.judgeFailure(ctx, entityId, step, request, res, attempt, budget);
+            if ('kind' in next) return next;
+            try {
+                await rules.sleep(next.waitMs, ctx.signal);
+            } catch {
+                return stopped(ctx, entityId);
+            }
+        }
+    }
+
+    return {
+        write,
+        get concurrency() {
+            return rules.limiter.current;
+        },
+    };
+}
+
+/** The Graph request for an entity at a step. */
+export function requestFor(step: Step, entity: AggregatedPolicyCompliance): Omit<GraphRequest, 'signal'> {
+    if (step === 'create') return { method: 'POST', path: COLLECTION_PATH, body: entity };
+    const path = `${COLLECTION_PATH}/${encodeURIComponent(entity.id)}`;
+    if (step === 'read') return { method: 'GET', path };
+    // PATCH bodies omit the key; `@odata.type` stays so derived-type services accept it.
+    const { id: _key, ...changes } = entity;
+    return { method: 'PATCH', path, body: changes };
+}
+
+/** The entity conflicted on create, then vanished before it could be read — twice. */
+export function conflictUnresolved(entityId: string, read: GraphResponse): RetryOutcome {
+    return transient(entityId, 'GraphConflictUnresolved', read, 'the entity conflicted on create but could not be read');
+}
+
+/** The shared pause outlasts the deadline: give the entity back with Graph's wait. */
+export function paused(entityId: string, verdict: PauseVerdict): RetryOutcome {
+    return {
+        kind: 'retry',
+        errorCode: verdict.errorCode,
+        systemic: false,
+        description: `Graph asked this instance to pause for ${verdict.retryAfterMs} ms, past the batch deadline`,
+        retryAfterMs: verdict.retryAfterMs,
+        entityId,
+    };
 }
 
 /** Statuses each step handles itself; everything else is classified. */
-function handles(step: Step, status: number): boolean {
+export function handles(step: Step, status: number): boolean {
     if (status >= 200 && status < 300) return true;
     return (step === 'create' && status === 409) || (step === 'read' && status === 404);
 }
@@ -313,7 +456,7 @@ function describe(request: Omit<GraphRequest, 'signal'>, res: GraphResponse): st
     return `${call} → ${res.status}${error} (${ids})`;
 }
 
-function complete(write: CompleteOutcome['write'], entityId: string, res: GraphResponse): CompleteOutcome {
+export function complete(write: CompleteOutcome['write'], entityId: string, res: GraphResponse): CompleteOutcome {
     return { kind: 'complete', write, entityId, ...(res.requestId ? { graphRequestId: res.requestId } : {}) };
 }
 
@@ -346,12 +489,12 @@ function transient(entityId: string, errorCode: string, res: GraphResponse, what
 }
 
 /** The systemic failure an earlier entity of this call hit, re-addressed to this entity. */
-function alreadyFailed(ctx: WriteContext, entityId: string): RetryOutcome | undefined {
+export function alreadyFailed(ctx: WriteContext, entityId: string): RetryOutcome | undefined {
     return ctx.systemic ? { ...ctx.systemic, entityId } : undefined;
 }
 
 /** The deadline passed or the caller cancelled before this entity finished. */
-function stopped(ctx: WriteContext, entityId: string): RetryOutcome {
+export function stopped(ctx: WriteContext, entityId: string): RetryOutcome {
     const cancelled = ctx.callerSignal?.aborted === true;
     return {
         kind: 'retry',
@@ -374,39 +517,5 @@ function safeCompare(stored: string, incoming: string): -1 | 0 | 1 {
         return compareInstants(stored, incoming);
     } catch {
         return -1;
-    }
-}
-
-/** A tiny FIFO semaphore bounding the requests in flight; waiting gives up when the write is aborted. */
-class RequestSlots {
-    private readonly waiting: (() => void)[] = [];
-
-    constructor(private available: number) {}
-
-    acquire(signal: AbortSignal): Promise<void> {
-        if (signal.aborted) return Promise.reject(ensureError(signal.reason));
-        if (this.available > 0) {
-            this.available--;
-            return Promise.resolve();
-        }
-        return new Promise((resolve, reject) => {
-            const grant = () => {
-                signal.removeEventListener('abort', onAbort);
-                resolve();
-            };
-            const onAbort = () => {
-                const index = this.waiting.indexOf(grant);
-                if (index >= 0) this.waiting.splice(index, 1);
-                reject(ensureError(signal.reason));
-            };
-            this.waiting.push(grant);
-            signal.addEventListener('abort', onAbort, { once: true });
-        });
-    }
-
-    release(): void {
-        const next = this.waiting.shift();
-        if (next) next();
-        else this.available++;
     }
 }
