@@ -174,11 +174,13 @@ export async function ingestBatch<M>(items: readonly BatchItem<M>[], deps: Inges
                 });
                 return;
             }
+            const [tenantId, compliancePolicyId] = outcome.entityId?.split('_') ?? [];
             deps.logger.log(outcome.kind === 'complete' ? 'info' : 'warn', 'message.settled', {
                 messageId: m.messageId,
+                sequenceNumber: m.sequenceNumber,
                 deliveryCount: m.deliveryCount,
-                tenantId: outcome.entityId?.split('_')[0],
-                compliancePolicyId: outcome.entityId?.split('_')[1],
+                tenantId,
+                compliancePolicyId,
                 outcome: outcome.kind,
                 write: outcome.kind === 'complete' ? outcome.write : undefined,
                 reason: outcome.kind === 'deadLetter' ? outcome.reason : outcome.kind === 'retry' ? outcome.errorCode : undefined,

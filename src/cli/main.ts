@@ -12,6 +12,7 @@ import { schemaFile } from './paths';
 import { registerSendCommand } from './send';
 import { shutdownSignal } from './signals';
 import { runStartCommand } from './start';
+import { defaultWorkerOptions } from '../hosts/worker/worker';
 import { runWorkerCommand } from './worker';
 
 function positiveInt(value: string): number {
@@ -42,8 +43,8 @@ export function buildProgram(): Command {
         .description('Consume the configured queue with the standalone worker (same settings as the Function app).')
         .option('--drain', 'stop once the queue has been idle for --idle-ms, then print a summary and exit 0')
         .option('--idle-ms <ms>', 'idle time that ends a drain', positiveInt, 5000)
-        .option('--batch-size <n>', 'messages per receive', positiveInt, 50)
-        .option('--loops <n>', 'receive loops in flight', positiveInt, 2)
+        .option('--batch-size <n>', 'messages per receive', positiveInt, defaultWorkerOptions.batchSize)
+        .option('--loops <n>', 'receive loops in flight', positiveInt, defaultWorkerOptions.loops)
         .action(async (opts: { drain?: boolean; idleMs: number; batchSize: number; loops: number }) => {
             const { signal, dispose } = shutdownSignal();
             try {

@@ -58,7 +58,12 @@ export class CircuitBreaker {
 
     /** Wrap a writer so every write passes through this circuit. */
     wrap(inner: EntityWriter): EntityWriter {
-        return { write: (entities, options) => this.write(inner, entities, options) };
+        return {
+            write: (entities, options) => this.write(inner, entities, options),
+            get concurrency() {
+                return inner.concurrency;
+            },
+        };
     }
 
     private async write(

@@ -115,3 +115,10 @@ describe('CircuitBreaker', () => {
         expect(breaker.current).toBe('closed');
     });
 });
+
+describe('CircuitBreaker.wrap', () => {
+    it("forwards the inner writer's adaptive concurrency", () => {
+        const inner = { ...scriptedWriter(created), concurrency: 7 };
+        expect(new CircuitBreaker(memoryLogger()).wrap(inner).concurrency).toBe(7);
+    });
+});

@@ -9,7 +9,8 @@ export function formatStatus(t: WorkerTotals, now: number = Date.now()): string 
     const deadText = dead.length ? ` (${dead.map(([r, n]) => `${r} ${n}`).join(', ')})` : '';
     return (
         `received ${t.received} · completed ${t.completed} · dead-lettered ${deadCount}${deadText} · ` +
-        `retried ${t.retried} · ${(t.completed / seconds).toFixed(1)} msg/s`
+        `retried ${t.retried} · ${(t.completed / seconds).toFixed(1)} msg/s` +
+        (t.graphConcurrency === undefined ? '' : ` · Graph concurrency ${t.graphConcurrency}`)
     );
 }
 

@@ -46,10 +46,13 @@ export interface WorkerTotals {
     retried: number;
     settlementFailures: number;
     batches: number;
+    /** Graph requests the writer currently allows in flight (adaptive). */
+    graphConcurrency?: number;
     readonly startedAt: number;
 }
 
-export const defaultWorkerOptions = { batchSize: 50, loops: 2, receiveWaitMs: 1_000 } as const;
+// Four loops of 100 hide Graph latency: each loop waits for its batch's writes before it receives again (see docs/performance.md).
+export const defaultWorkerOptions = { batchSize: 100, loops: 4, receiveWaitMs: 1_000 } as const;
 
 function addSummary(totals: WorkerTotals, s: BatchSummary): void {
     totals.received += s.received;
@@ -118,6 +121,7 @@ export async function runWorker(options: WorkerOptions, deps: WorkerDeps, signal
                     { deadlineAt: Date.now() + options.batchBudgetMs },
                 );
                 addSummary(totals, summary);
+                totals.graphConcurrency = deps.writer.concurrency;
                 deps.onProgress?.(totals);
             }
         } finally {

@@ -38,3 +38,9 @@ describe('createStatusReporter', () => {
         expect(logger.records.map((x) => x.event)).toEqual(['worker.progress']);
     });
 });
+
+describe('formatStatus with the adaptive Graph concurrency', () => {
+    it('shows the current limit when the writer reports one', () => {
+        expect(formatStatus(totals({ graphConcurrency: 12 }), 3000)).toMatch(/ · Graph concurrency 12$/);
+    });
+});
