@@ -297,6 +297,10 @@ async function measureMemory(standIns: StandInsProcess, client: ServiceBusClient
     const chunk = 10_000;
     for (let from = 0; from < count; from += chunk) await fillQueue(client, queue, Math.min(chunk, count - from), from);
     const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+    // With --expose-gc (npm run bench passes it), live heap after a full collection tells retention from garbage.
+    const collect = (globalThis as { gc?: () => void }).gc;
+    collect?.();
+    const heapStart = process.memoryUsage().heapUsed;
     const start = process.memoryUsage().rss;
     let peak = start;
     const samples: number[] = [];
@@ -306,6 +310,8 @@ async function measureMemory(standIns: StandInsProcess, client: ServiceBusClient
         peak = Math.max(peak, rss);
     });
     const end = process.memoryUsage().rss;
+    collect?.();
+    const heapEnd = process.memoryUsage().heapUsed;
     // Growth between the first and the last tenth of the run separates a leak from a one-off warm-up.
     const tenth = Math.max(1, Math.floor(samples.length / 10));
     const early = median(samples.slice(0, tenth));
@@ -319,6 +325,7 @@ async function measureMemory(standIns: StandInsProcess, client: ServiceBusClient
         rssEndMb: mb(end),
         peakMinusStartMb: mb(peak - start),
         firstToLastTenthMb: mb(late - early),
+        ...(collect ? { liveHeapStartMb: mb(heapStart), liveHeapEndMb: mb(heapEnd) } : {}),
     };
 }
 
@@ -376,6 +383,9 @@ async function main(): Promise<void> {
                 ? ([
                       [`RSS over ${MEMORY_N} messages`, `start ${memory.rssStartMb} MB, peak ${memory.rssPeakMb} MB, end ${memory.rssEndMb} MB`, 'flat'],
                       ['RSS peak − start / last − first tenth', `${memory.peakMinusStartMb} MB / ${memory.firstToLastTenthMb} MB`, ''],
+                      ...(memory.liveHeapEndMb !== undefined
+                          ? [['live heap after GC, start → end', `${memory.liveHeapStartMb} MB → ${memory.liveHeapEndMb} MB`, 'flat'] as [string, string, string]]
+                          : []),
                   ] as [string, string, string][])
                 : []),
         ];
