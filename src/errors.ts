@@ -22,7 +22,10 @@ export class ConfigurationError extends IngestError {
 export class SettlementError extends IngestError {
     readonly code = 'SettlementError';
     constructor(action: string, cause: unknown) {
-        super(`Settlement '${action}' failed: ${redact(ensureError(cause).message)}`, { cause });
+        const e = ensureError(cause);
+        // Some SDK errors carry only a name or code; an empty reason helps nobody.
+        const reason = e.message || (e as Error & { code?: string }).code || e.name;
+        super(`Settlement '${action}' failed: ${redact(reason)}`, { cause });
         this.name = 'SettlementError';
     }
 }

@@ -48,3 +48,13 @@ describe('error classes', () => {
         expect(e.cause).toBeInstanceOf(Error);
     });
 });
+
+describe('SettlementError with an empty message', () => {
+    it('falls back to the code or the name', () => {
+        const coded = Object.assign(new Error(''), { code: 'ServiceCommunicationError' });
+        expect(new SettlementError('complete', coded).message).toBe("Settlement 'complete' failed: ServiceCommunicationError");
+        const named = new Error('');
+        named.name = 'AbortError';
+        expect(new SettlementError('abandon', named).message).toBe("Settlement 'abandon' failed: AbortError");
+    });
+});
