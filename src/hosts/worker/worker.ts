@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { ServiceBusClient, ServiceBusReceiver } from '@azure/service-bus';
+import type { ServiceBusClient, ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
 
 import { ensureError, redact } from '../../errors';
 import type { EntityWriter } from '../../graph/writer';
@@ -10,6 +10,7 @@ import { type BatchSummary, ingestBatch } from '../../pipeline';
 import type { CircuitBreaker } from '../../recoverability/circuit-breaker';
 import { type Rescheduler, withDelayedRetries } from '../../recoverability/delayed-retry';
 import type { RetryPolicy } from '../../recoverability/retry-policy';
+import type { Settlement } from '../../settlement';
 import { receiverSettlement } from './settlement';
 
 export interface WorkerOptions {
@@ -51,7 +52,7 @@ export interface WorkerTotals {
     readonly startedAt: number;
 }
 
-// Four loops of 100 hide Graph latency: each loop waits for its batch's writes before it receives again (see docs/performance.md).
+// Four loops of 100, each receiving its next batch while the last one is written, hide Graph latency (docs/performance.md).
 export const defaultWorkerOptions = { batchSize: 100, loops: 4, receiveWaitMs: 1_000 } as const;
 
 function addSummary(totals: WorkerTotals, s: BatchSummary): void {
@@ -76,17 +77,22 @@ export async function runWorker(options: WorkerOptions, deps: WorkerDeps, signal
 
     const loop = async (id: number) => {
         let receiver: ServiceBusReceiver | undefined;
+        let settlement: Settlement<ServiceBusReceivedMessage> | undefined;
+        // The batch being written while the next one is received: receiving no longer waits for Graph.
+        let inFlight: Promise<void> | undefined;
         let failures = 0;
         try {
             while (!stopped()) {
-                // The SDK recovers its connection; a receiver it had to close is replaced here.
                 const pausedFor = (deps.circuit?.reopensAt ?? 0) - Date.now();
                 if (pausedFor > 0) {
                     await sleep(Math.min(pausedFor, 1_000));
                     continue;
                 }
-                if (!receiver || receiver.isClosed) {
+                // The SDK recovers its connection; a receiver it had to close is replaced here. One settlement per
+                // receiver, so its dispositions stay ordered across overlapping batches.
+                if (!receiver || receiver.isClosed || !settlement) {
                     receiver = deps.client.createReceiver(options.queueName, { receiveMode: 'peekLock', skipParsingBodyAsJson: true });
+                    settlement = withDelayedRetries(receiverSettlement(receiver), deps.rescheduler, deps.logger);
                 }
                 let messages;
                 try {
@@ -103,30 +109,38 @@ export async function runWorker(options: WorkerOptions, deps: WorkerDeps, signal
                     continue;
                 }
                 lastMessageAt = Date.now();
-                const settlement = withDelayedRetries(receiverSettlement(receiver), deps.rescheduler, deps.logger);
-                const summary = await ingestBatch(
-                    messages.map((m) => ({
-                        handle: m,
-                        message: {
-                            body: m.body as unknown,
-                            messageId: typeof m.messageId === 'string' ? m.messageId : m.messageId?.toString(),
-                            deliveryCount: m.deliveryCount,
-                            sequenceNumber: m.sequenceNumber ? BigInt(m.sequenceNumber.toString()) : undefined,
-                            enqueuedTimeUtc: m.enqueuedTimeUtc,
-                            contentType: m.contentType,
-                            applicationProperties: m.applicationProperties,
-                        },
-                    })),
-                    { writer: deps.writer, settlement, logger: deps.logger, origin, ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}) },
-                    { deadlineAt: Date.now() + options.batchBudgetMs },
-                );
-                addSummary(totals, summary);
-                totals.graphConcurrency = deps.writer.concurrency;
-                deps.onProgress?.(totals);
+                await inFlight;
+                inFlight = ingest(messages, settlement).catch((err: unknown) => {
+                    // ingestBatch settles or logs every message itself; reaching here is a defect, and the locks lapse.
+                    deps.logger.log('error', 'worker.batch_failed', { loop: id, error: redact(ensureError(err).message) });
+                });
             }
         } finally {
+            await inFlight;
             await receiver?.close().catch(() => undefined);
         }
+    };
+
+    const ingest = async (messages: ServiceBusReceivedMessage[], settlement: Settlement<ServiceBusReceivedMessage>) => {
+        const summary = await ingestBatch(
+            messages.map((m) => ({
+                handle: m,
+                message: {
+                    body: m.body as unknown,
+                    messageId: typeof m.messageId === 'string' ? m.messageId : m.messageId?.toString(),
+                    deliveryCount: m.deliveryCount,
+                    sequenceNumber: m.sequenceNumber ? BigInt(m.sequenceNumber.toString()) : undefined,
+                    enqueuedTimeUtc: m.enqueuedTimeUtc,
+                    contentType: m.contentType,
+                    applicationProperties: m.applicationProperties,
+                },
+            })),
+            { writer: deps.writer, settlement, logger: deps.logger, origin, ...(deps.retryPolicy ? { retryPolicy: deps.retryPolicy } : {}) },
+            { deadlineAt: Date.now() + options.batchBudgetMs },
+        );
+        addSummary(totals, summary);
+        totals.graphConcurrency = deps.writer.concurrency;
+        deps.onProgress?.(totals);
     };
 
     await Promise.all(Array.from({ length: options.loops }, (_, i) => loop(i)));
