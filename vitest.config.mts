@@ -11,7 +11,9 @@ export default defineConfig({
         coverage: {
             provider: 'v8',
             include: ['src/**/*.ts', 'functions/**/*.ts'],
-            thresholds: { lines: 80, functions: 80, branches: 70, statements: 80 },
+            reporter: ['text-summary'],
+            // A floor just under today's figures (lines 92.6 %, branches 83.3 %): coverage may not slide back.
+            thresholds: { lines: 90, functions: 88, branches: 80, statements: 88 },
         },
     },
 });
