@@ -7,8 +7,6 @@ import {
     alreadyFailed,
     complete,
     conflictUnresolved,
-    type EntityWriter,
-    type EntityWriterDeps,
     handles,
     paused,
     requestFor,
@@ -16,9 +14,9 @@ import {
     type Step,
     stopped,
     type WriteContext,
-    type WriteOutcome,
     WriteRules,
-} from './writer';
+} from './write-rules';
+import type { EntityWriter, EntityWriterDeps, WriteOutcome } from './writer';
 
 /** How much later than the first retry due a retry may be and still go in the same `$batch`. */
 const RETRY_COALESCE_MS = 100;

@@ -1,5 +1,6 @@
 import type { AggregatedPolicyCompliance } from '../entity';
-import { type EntityWriter, systemicRemediation, type WriteOutcome } from '../graph/writer';
+import { systemicRemediation } from '../graph/write-rules';
+import type { EntityWriter, WriteOutcome } from '../graph/writer';
 import type { Logger } from '../log';
 import type { RetryOutcome } from '../outcome';
 
