@@ -4,7 +4,7 @@
  */
 import { expect } from 'vitest';
 
-import type { GraphStandIn } from '../../src/emulators/graph';
+import type { AggregatedPolicyComplianceEntity, GraphStandIn } from '../../src/emulators/graph';
 import type { ServiceBusEmulator } from '../../src/emulators/servicebus';
 import { aggregate, idOf, queue } from '../e2e/stack';
 
@@ -99,3 +99,28 @@ export const faultSuiteEnv: Readonly<Record<string, string>> = {
     GRAPH_TIMEOUT_MS: '500',
     GRAPH_RETRY_BUDGET_MS: '300',
 };
+
+/**
+ * Call `onStored` at the moment the Graph stand-in stores an entity (a create or an update), in this process's clock.
+ * The stand-in has no hook for this, so its store's `set` is wrapped; the returned function unwraps it.
+ */
+export function watchStores(graph: GraphStandIn, onStored: (id: string, entity: AggregatedPolicyComplianceEntity) => void): () => void {
+    const store = graph.entities() as Map<string, AggregatedPolicyComplianceEntity>;
+    const set = store.set.bind(store);
+    Object.defineProperty(store, 'set', {
+        configurable: true,
+        value(id: string, entity: AggregatedPolicyComplianceEntity) {
+            onStored(id, entity);
+            return set(id, entity);
+        },
+    });
+    return () => {
+        delete (store as { set?: unknown }).set;
+    };
+}
+
+/** The value at quantile `q` (0..1) of unsorted samples, nearest rank. */
+export function quantile(samples: ArrayLike<number>, q: number): number {
+    const sorted = Float64Array.from(samples).sort();
+    return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]! : Number.NaN;
+}
