@@ -13,6 +13,8 @@ import {
     type AggregatedPolicyComplianceEntity,
     type BodyProblem,
 } from './entity';
+import { readBatch } from './batch';
+import { encodeSkipToken, listState, parseSelect } from './query';
 import type { FaultPlan } from './faults';
 
 export type RequestKind = 'create' | 'list' | 'get' | 'patch' | 'delete' | 'batch' | 'other';
@@ -69,12 +71,6 @@ export interface Route {
 
 const collectionPath = '/tenantrelationships/managedtenants/aggregatedpolicycompliances';
 const collectionSegment = 'tenantRelationships/managedTenants/aggregatedPolicyCompliances';
-const defaultPageSize = 100;
-const maxPageSize = 999;
-export const maxBatchRequests = 20;
-const filterPattern = /^\s*tenantId\s+eq\s+'((?:[^']|'')*)'\s*$/i;
-const selectable = new Set<string>(entityProperties);
-const unsupportedFilter = "Invalid filter clause: only tenantId eq '…' is supported.";
 
 function decodeKey(raw: string): string | undefined {
     try {
@@ -119,28 +115,6 @@ export function errorResponse(
 }
 
 const badRequest = (problem: BodyProblem, ctx: RequestContext): GraphResponse => errorResponse(400, problem.code, problem.message, ctx);
-
-interface ListState {
-    offset: number;
-    top: number;
-    tenantId?: string;
-    select?: string[];
-    count?: boolean;
-}
-
-function encodeSkipToken(state: ListState): string {
-    return Buffer.from(JSON.stringify(state)).toString('base64url');
-}
-
-function decodeSkipToken(token: string): ListState | undefined {
-    try {
-        const state = JSON.parse(Buffer.from(token, 'base64url').toString()) as Partial<ListState>;
-        if (typeof state.offset !== 'number' || typeof state.top !== 'number') return undefined;
-        return state as ListState;
-    } catch {
-        return undefined;
-    }
-}
 
 export class GraphService {
     readonly store = new Map<string, AggregatedPolicyComplianceEntity>();
@@ -394,134 +368,4 @@ export function ieee754Requested(mediaType: string | undefined): boolean {
 
 export function jsonContentType(ieee754Compatible: boolean): string {
     return `application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=${ieee754Compatible};charset=utf-8`;
-}
-
-function parseSelect(value: string): string[] | { problem: BodyProblem } {
-    const names = value.split(',').map((s) => s.trim());
-    const unknown = names.find((n) => !selectable.has(n));
-    if (unknown !== undefined) {
-        return { problem: { code: 'BadRequest', message: `Could not find a property named '${unknown}' on type '${entityTypeName}'.` } };
-    }
-    return names;
-}
-
-function listState(query: string): ListState | { problem: BodyProblem } {
-    const state: ListState = { offset: 0, top: defaultPageSize };
-    if (query === '') return state;
-    let skipToken: string | undefined;
-    for (const [name, value] of new URLSearchParams(query)) {
-        switch (name) {
-            case '$top': {
-                const top = /^\d+$/.test(value) ? Number(value) : NaN;
-                if (!(top >= 1 && top <= maxPageSize)) {
-                    const message = `Invalid value '${value.slice(0, 20)}' for query option '$top'; use 1 to ${maxPageSize}.`;
-                    return { problem: { code: 'BadRequest', message } };
-                }
-                state.top = top;
-                break;
-            }
-            case '$filter': {
-                const match = filterPattern.exec(value);
-                if (!match) return { problem: { code: 'BadRequest', message: unsupportedFilter } };
-                state.tenantId = (match[1] ?? '').replace(/''/g, "'");
-                break;
-            }
-            case '$select': {
-                const select = parseSelect(value);
-                if (!Array.isArray(select)) return select;
-                state.select = select;
-                break;
-            }
-            case '$count':
-                state.count = value.toLowerCase() === 'true';
-                break;
-            case '$skiptoken':
-                skipToken = value;
-                break;
-            default:
-                if (name.startsWith('$')) return { problem: { code: 'BadRequest', message: `Query option '${name}' is not supported.` } };
-        }
-    }
-    if (skipToken === undefined) return state;
-    // The token carries the whole query of the first page, as Graph's opaque next links do.
-    const resumed = decodeSkipToken(skipToken);
-    return resumed ?? { problem: { code: 'BadRequest', message: 'The $skiptoken is invalid or has expired.' } };
-}
-
-interface BatchItem {
-    id: string;
-    method: string;
-    path: string;
-    query: string;
-    contentType: string | undefined;
-    accept: string | undefined;
-    body: unknown;
-    dependsOn: string[];
-}
-
-const batchProblem = (message: string): { problem: BodyProblem } => ({ problem: { code: 'BadRequest', message } });
-
-/** Validate a `$batch` body and put its items in dependency order (dependencies first, otherwise as sent). */
-function readBatch(body: unknown): { order: BatchItem[] } | { problem: BodyProblem } {
-    const requests = (body as { requests?: unknown } | undefined)?.requests;
-    if (!Array.isArray(requests)) return batchProblem("Invalid batch payload: a 'requests' array is required.");
-    if (requests.length === 0) return batchProblem('A batch must contain at least one request.');
-    if (requests.length > maxBatchRequests) return batchProblem(`A batch can contain at most ${maxBatchRequests} requests.`);
-    const items = new Map<string, BatchItem>();
-    for (const raw of requests as unknown[]) {
-        const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-        if (typeof r.id !== 'string' || r.id === '') return batchProblem("Every batch request needs a string 'id'.");
-        if (typeof r.method !== 'string' || typeof r.url !== 'string') {
-            return batchProblem(`Batch request '${r.id}' needs 'method' and 'url'.`);
-        }
-        if (items.has(r.id.toLowerCase())) return batchProblem(`Batch request ids must be unique; '${r.id}' is repeated.`);
-        const headers = typeof r.headers === 'object' && r.headers !== null ? (r.headers as Record<string, unknown>) : {};
-        const header = (name: string): string | undefined => {
-            const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
-            const value = key === undefined ? undefined : headers[key];
-            return typeof value === 'string' ? value : undefined;
-        };
-        const contentType = header('content-type');
-        if (r.body !== undefined && contentType === undefined) {
-            return batchProblem(`Batch request '${r.id}' has a body but no Content-Type header.`);
-        }
-        const dependsOn = r.dependsOn ?? [];
-        if (!Array.isArray(dependsOn) || !dependsOn.every((d) => typeof d === 'string')) {
-            return batchProblem(`Batch request '${r.id}' has an invalid 'dependsOn'.`);
-        }
-        const url = r.url.startsWith('/') ? r.url : `/${r.url}`;
-        const q = url.indexOf('?');
-        items.set(r.id.toLowerCase(), {
-            id: r.id,
-            method: r.method.toUpperCase(),
-            path: q < 0 ? url : url.slice(0, q),
-            query: q < 0 ? '' : url.slice(q + 1),
-            contentType,
-            accept: header('accept'),
-            body: r.body,
-            dependsOn: dependsOn,
-        });
-    }
-    const order: BatchItem[] = [];
-    const state = new Map<string, 'visiting' | 'done'>();
-    const visit = (item: BatchItem): string | undefined => {
-        const key = item.id.toLowerCase();
-        if (state.get(key) === 'done') return undefined;
-        if (state.get(key) === 'visiting') return `Batch request '${item.id}' is part of a dependency cycle.`;
-        state.set(key, 'visiting');
-        for (const dep of item.dependsOn) {
-            const target = items.get(dep.toLowerCase());
-            if (target === undefined) return `Batch request '${item.id}' depends on unknown request '${dep}'.`;
-            const problem = visit(target);
-            if (problem !== undefined) return problem;
-        }
-        state.set(key, 'done');
-        order.push(item);
-        return undefined;
-    };
-    for (const item of items.values()) {
-        const problem = visit(item);
-        if (problem !== undefined) return batchProblem(problem);
-    }
-    return { order };
 }
