@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { GraphConfig } from '../config';
 import { ConfigurationError, ensureError } from '../errors';
 import type { Logger } from '../log';
-import type { BearerTokenSource } from './token';
+import { type BearerTokenSource, TokenUnavailableError } from './token';
 
 /**
  * A thin fetch-based Microsoft Graph client. The Graph SDKs refuse to attach tokens to plain-http stand-ins and
@@ -94,9 +94,13 @@ export function createGraphClient(deps: {
         try {
             token = await tokens.getToken(signal);
         } catch (err) {
-            // Running out of time while waiting for a token is a timeout or cancellation, not a broken identity.
-            if (!signal.aborted) throw err;
-            return networkFailure(err, clientRequestId, timeout, req.signal);
+            // The caller giving up is a cancellation. Running out of time while the identity endpoint keeps failing
+            // or stalling is the identity's fault, and operators should see it as such (a systemic TokenUnavailable).
+            if (req.signal?.aborted) return networkFailure(err, clientRequestId, timeout, req.signal);
+            if (timeout.aborted && !(err instanceof TokenUnavailableError)) {
+                throw new TokenUnavailableError('Graph', new Error(`no token within GRAPH_TIMEOUT_MS (${config.timeoutMs} ms)`));
+            }
+            throw err;
         }
         const headers: Record<string, string> = {
             authorization: `Bearer ${token}`,

@@ -23,4 +23,8 @@ it('retries through an identity endpoint outage and writes everything once it re
     expect(totals.retried).toBeGreaterThan(0);
     expect(stack.serviceBus.counts(queue)).toMatchObject({ active: 0, locked: 0, scheduled: 0, deadLettered: 0 });
     expect(stack.identity.requests.filter((r) => r.status === 500).length).toBeGreaterThan(0);
+    // Operators see the identity as the cause, once per state change, not a Graph timeout per message.
+    const opened = stack.logger.records.filter((r) => r.event === 'circuit.opened');
+    expect(opened.length).toBeGreaterThan(0);
+    expect(opened.every((r) => r.fields.cause === 'TokenUnavailable')).toBe(true);
 });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { ConfigurationError } from '../../src/errors';
 import { createGraphClient, type GraphBatchRequest, retryAfterMs } from '../../src/graph/client';
+import { TokenUnavailableError } from '../../src/graph/token';
 import { memoryLogger } from '../../src/log';
 import { closedPort, GUID, reply, replyError, type ScriptedServer, startScriptedServer } from './scripted-server';
 
@@ -179,5 +180,23 @@ describe('Graph client $batch', () => {
         await expect(client.batch([item('a'), item('A')])).rejects.toThrow(/unique/);
         await expect(client.batch([item('a', '/beta/x')])).rejects.toThrow(/without the version/);
         await expect(client.batch([item('a', 'https://graph.microsoft.com/beta/x')])).rejects.toThrow(/relative/);
+    });
+});
+
+describe('Graph client waiting for a token', () => {
+    // An identity endpoint that never answers within the request timeout.
+    const stalled = { getToken: (signal?: AbortSignal) => new Promise<string>((_, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted')))) };
+
+    it('blames the identity when the timeout runs out before a token arrives', async () => {
+        const client = createGraphClient({ config: { baseUrl: 'http://127.0.0.1:1', apiVersion: 'v1.0', timeoutMs: 50, insecureLoopback: true }, tokens: stalled, logger: memoryLogger() });
+        const failure: unknown = await client.request({ method: 'GET', path: '/x' }).catch((e: unknown) => e);
+        expect(failure).toBeInstanceOf(TokenUnavailableError);
+        expect((failure as Error).message).toContain('no token within GRAPH_TIMEOUT_MS (50 ms)');
+    });
+
+    it('reports the caller giving up while waiting for a token as a cancellation', async () => {
+        const client = createGraphClient({ config: { baseUrl: 'http://127.0.0.1:1', apiVersion: 'v1.0', timeoutMs: 5_000, insecureLoopback: true }, tokens: stalled, logger: memoryLogger() });
+        const res = await client.request({ method: 'GET', path: '/x', signal: AbortSignal.timeout(20) });
+        expect(res).toMatchObject({ status: 0, networkError: 'aborted' });
     });
 });

@@ -196,9 +196,10 @@ describe('secrets never leave the process in logs, errors or dead-letters', () =
         expect(reasons).toEqual(['GraphRejected', 'GraphRejected', 'GraphRejected', 'MalformedBody', 'SchemaViolation']);
         expect(logLines.some((l) => l.includes('GraphUnauthorized'))).toBe(true);
         expect(logLines.some((l) => l.includes('GraphForbidden'))).toBe(true);
-        // The identity outage shows as retried writes (the token wait is bounded by GRAPH_TIMEOUT_MS) and as the direct request's error.
+        // The identity outage shows as retried writes with the identity's own code (the token wait is bounded by
+        // GRAPH_TIMEOUT_MS) and as the direct request's error.
         expect(identity.requests.filter((r) => r.status === 500).length).toBeGreaterThan(0);
-        expect(logLines.some((l) => l.includes('"outcome":"retry","reason":"GraphTimeout"'))).toBe(true);
+        expect(logLines.some((l) => l.includes('"outcome":"retry","reason":"TokenUnavailable"'))).toBe(true);
 
         // 4. The compiled CLI, in a fresh process (its own token), against the echoing Graph; and with a bad setting.
         await send([...valid(5_300, 2), '{"tenantId": 1}']);
