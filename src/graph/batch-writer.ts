@@ -156,6 +156,9 @@ export function createBatchEntityWriter(deps: EntityWriterDeps): EntityWriter {
         get concurrency() {
             return rules.limiter.current;
         },
+        get pausedUntil() {
+            return rules.gate.pausedUntil;
+        },
     };
 }
 

@@ -28,6 +28,8 @@ export interface EntityWriter {
     ): Promise<ReadonlyMap<string, WriteOutcome>>;
     /** Graph requests the writer currently lets be in flight (adaptive), for status lines; absent when not limited. */
     readonly concurrency?: number;
+    /** Epoch ms until which Graph asked (Retry-After) that nothing be sent, or 0; hosts may stop receiving until then. */
+    readonly pausedUntil?: number;
 }
 
 export interface EntityWriterDeps {
@@ -148,6 +150,9 @@ export function createEntityWriter(deps: EntityWriterDeps): EntityWriter {
         write,
         get concurrency() {
             return rules.limiter.current;
+        },
+        get pausedUntil() {
+            return rules.gate.pausedUntil;
         },
     };
 }

@@ -64,6 +64,9 @@ export class CircuitBreaker {
             get concurrency() {
                 return inner.concurrency;
             },
+            get pausedUntil() {
+                return inner.pausedUntil;
+            },
         };
     }
 

@@ -130,9 +130,12 @@ describe('Retry-After pause shared by every request of a writer', () => {
         const writer = create({ client, logger, maxConcurrency: 4, retryBudgetMs: 2_000 });
         const deadline = () => ({ deadlineAt: Date.now() + 10_000 });
 
+        expect(writer.pausedUntil).toBe(0);
         const first = writer.write([entity(0)], deadline());
         while (throttledAt === 0) await delay(5);
         await delay(20);
+        // Hosts read this to stop receiving while Graph asked for quiet.
+        expect(writer.pausedUntil).toBeGreaterThan(Date.now());
         const others = await Promise.all([1, 2, 3].map((n) => writer.write([entity(n)], deadline())));
         const outcomes = [await first, ...others];
 

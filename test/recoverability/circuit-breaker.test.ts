@@ -122,3 +122,10 @@ describe('CircuitBreaker.wrap', () => {
         expect(new CircuitBreaker(memoryLogger()).wrap(inner).concurrency).toBe(7);
     });
 });
+
+describe('CircuitBreaker.wrap and pauses', () => {
+    it("forwards the inner writer's Retry-After pause", () => {
+        const inner = { ...scriptedWriter(created), pausedUntil: 1234 };
+        expect(new CircuitBreaker(memoryLogger()).wrap(inner).pausedUntil).toBe(1234);
+    });
+});

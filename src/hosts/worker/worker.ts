@@ -34,7 +34,7 @@ export interface WorkerDeps {
     /** Where delayed-retry copies go; without one, retries fall back to abandon. */
     readonly rescheduler?: Rescheduler;
     readonly retryPolicy?: RetryPolicy;
-    /** While it is open the worker stops receiving, so messages stay in the queue instead of cycling. */
+    /** While it is open the worker stops receiving (as it does during a Graph-wide Retry-After pause). */
     readonly circuit?: CircuitBreaker;
     /** Called after every settled batch with the running totals. */
     readonly onProgress?: (totals: WorkerTotals) => void;
@@ -83,7 +83,8 @@ export async function runWorker(options: WorkerOptions, deps: WorkerDeps, signal
         let failures = 0;
         try {
             while (!stopped()) {
-                const pausedFor = (deps.circuit?.reopensAt ?? 0) - Date.now();
+                // An open circuit or a Graph-wide Retry-After: leave the messages in the queue rather than cycle them.
+                const pausedFor = Math.max(deps.circuit?.reopensAt ?? 0, deps.writer.pausedUntil ?? 0) - Date.now();
                 if (pausedFor > 0) {
                     await sleep(Math.min(pausedFor, 1_000));
                     continue;
