@@ -19,3 +19,19 @@ export function aggregateBody(overrides: Record<string, unknown> = {}): Record<s
     }
     return body;
 }
+
+/** The create example of Graph's contract (create-aggregatedpolicycompliance.md): placeholders, not values. */
+export const seedPlaceholderAggregate: Readonly<Record<string, string>> = {
+    '@odata.type': '#microsoft.graph.managedTenants.aggregatedPolicyCompliance',
+    tenantId: 'String',
+    tenantDisplayName: 'String',
+    compliancePolicyId: 'String',
+    compliancePolicyName: 'String',
+    compliancePolicyType: 'String',
+    compliancePolicyPlatform: 'String',
+    numberOfCompliantDevices: 'Integer',
+    numberOfNonCompliantDevices: 'Integer',
+    numberOfErrorDevices: 'Integer',
+    policyModifiedDateTime: 'String (timestamp)',
+    lastRefreshedDateTime: 'String (timestamp)',
+};

@@ -5,6 +5,7 @@
  */
 import { MAX_BODY_BYTES } from '../../src/contract/aggregate';
 import { aggregate, idOf } from '../e2e/stack';
+import { seedPlaceholderAggregate } from '../contract/aggregate-factory';
 
 export type Verdict = 'written' | 'MalformedBody' | 'SchemaViolation' | 'MessageTooLarge';
 
@@ -33,21 +34,6 @@ export interface CorpusCase {
 
 /** The first entity number of the corpus; far from the numbers other suites use. */
 const FIRST_KEY = 50_000;
-
-const GRAPH_PLACEHOLDERS = {
-    '@odata.type': '#microsoft.graph.managedTenants.aggregatedPolicyCompliance',
-    tenantId: 'String',
-    tenantDisplayName: 'String',
-    compliancePolicyId: 'String',
-    compliancePolicyName: 'String',
-    compliancePolicyType: 'String',
-    compliancePolicyPlatform: 'String',
-    numberOfCompliantDevices: 'Integer',
-    numberOfNonCompliantDevices: 'Integer',
-    numberOfErrorDevices: 'Integer',
-    policyModifiedDateTime: 'String (timestamp)',
-    lastRefreshedDateTime: 'String (timestamp)',
-};
 
 /** The valid example body of docs/contract.md, verbatim. */
 const DOCS_VALID_BODY = {
@@ -112,7 +98,7 @@ export function hostileCorpus(): CorpusCase[] {
     };
 
     // Copied from documentation.
-    raw('Graph docs create example with its placeholders', json(GRAPH_PLACEHOLDERS), 'SchemaViolation');
+    raw('Graph docs create example with its placeholders', json(seedPlaceholderAggregate), 'SchemaViolation');
     raw('contract docs valid example', json(DOCS_VALID_BODY), 'written', { entityId: DOCS_VALID_ID });
     raw(
         'contract docs invalid example (-1, Feb 29 2023, id "abc", color)',

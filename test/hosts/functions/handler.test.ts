@@ -21,6 +21,7 @@ import { loadIngestConfig } from '../../../src/config';
 import type { AggregatedPolicyCompliance } from '../../../src/entity';
 import type { EntityWriter, WriteOutcome } from '../../../src/graph/writer';
 import { createIngestHandler, invocationLogs } from '../../../src/hosts/functions/handler';
+import { seedPlaceholderAggregate } from '../../contract/aggregate-factory';
 import { registrations } from '../../setup/functions-core-stub';
 import {
     type DeliveryFacts,
@@ -42,21 +43,7 @@ function aggregate(n: number): string {
     return JSON.stringify({ ...a, compliancePolicyId: `9f2753bf-24fd-4467-abd9-${n.toString(16).padStart(12, '0')}` });
 }
 
-/** The create example of the Graph contract (create-aggregatedpolicycompliance.md): placeholders, not values. */
-const seedPlaceholderBody = JSON.stringify({
-    '@odata.type': '#microsoft.graph.managedTenants.aggregatedPolicyCompliance',
-    tenantId: 'String',
-    tenantDisplayName: 'String',
-    compliancePolicyId: 'String',
-    compliancePolicyName: 'String',
-    compliancePolicyType: 'String',
-    compliancePolicyPlatform: 'String',
-    numberOfCompliantDevices: 'Integer',
-    numberOfNonCompliantDevices: 'Integer',
-    numberOfErrorDevices: 'Integer',
-    policyModifiedDateTime: 'String (timestamp)',
-    lastRefreshedDateTime: 'String (timestamp)',
-});
+const seedPlaceholderBody = JSON.stringify(seedPlaceholderAggregate);
 
 const lock = (n: number) => `6c3b9a40-0d1e-4f7a-9c55-${n.toString(16).padStart(12, '0')}`;
 const sent = (n: number, body: string, contentType = 'application/json'): SentMessage => ({
